@@ -1,0 +1,20 @@
+"""maple-tree: a faithful Python implementation of the Linux kernel's Maple Tree.
+
+>>> from maple_tree import MapleTree
+>>> t = MapleTree()
+>>> t.store_range(10, 19, "a")
+>>> t.load(15)
+'a'
+"""
+from .constants import (MT_FLAGS_ALLOC_RANGE, MT_FLAGS_ALLOC_WRAPPED, MT_FLAGS_LOCK_EXTERN,
+                        MT_FLAGS_USE_RCU, ULONG_MAX)
+from .entries import RETRY_ENTRY, ZERO_ENTRY, InternalEntry
+from .errors import (BusyError, EntryExistsError, InvalidArgumentError, InvalidTypeError,
+                     MapleError, OutOfMemoryError, TreeCorruptError)
+from .tree import MapleTree
+
+__all__ = ["MapleTree", "ZERO_ENTRY", "RETRY_ENTRY", "InternalEntry", "ULONG_MAX",
+           "MT_FLAGS_ALLOC_RANGE", "MT_FLAGS_USE_RCU", "MT_FLAGS_LOCK_EXTERN",
+           "MT_FLAGS_ALLOC_WRAPPED", "MapleError", "EntryExistsError", "InvalidArgumentError",
+           "InvalidTypeError", "BusyError", "OutOfMemoryError", "TreeCorruptError"]
+__version__ = "0.1.0"

@@ -1,0 +1,122 @@
+"""The big node: the staging area of splits, rebalances and spanning stores.
+
+The kernel's ``struct maple_big_node`` holds up to 34 slots: the content of
+one or two nodes plus the new write, before it is cut into new nodes.  Here
+it is three parallel lists (pivots, slots, gaps) and the node type they will
+be written as.  The helpers are the kernel's ``mas_mab_cp`` (copy a node in),
+``mab_set_b_end`` (append a new child), ``mab_calc_split`` /
+``mab_no_null_split`` / ``mab_middle_node`` (where to cut) and
+``mab_mas_cp`` (write a node out).
+
+>>> bn = BigNode(LEAF_64, list(range(17)), list(range(16)) + [None])
+>>> calc_split(bn, 16)   # 17 entries ending in NULL: left takes 0..8
+(8, 0)
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .constants import ARANGE_64, LEAF_64, MT_MIN_SLOTS, MT_PIVOTS, MT_SLOTS
+from .node import Node, node_max_gap
+from .walk import Pos
+
+__all__ = ["BigNode", "calc_split", "no_null_split", "node_from_big", "copy_in",
+           "append_child"]
+
+
+class BigNode:
+    """Parallel lists ``piv``/``slot``/``gap`` and the target node ``type``."""
+
+    __slots__ = ("piv", "slot", "gap", "type")
+
+    def __init__(self, type: int, piv: list[int] | None = None, slot: list[Any] | None = None,
+                 gap: list[int] | None = None) -> None:
+        self.type = type
+        self.piv = piv if piv is not None else []
+        self.slot = slot if slot is not None else []
+        self.gap = gap if gap is not None else [0] * len(self.piv)
+
+    def __len__(self) -> int:
+        return len(self.piv)
+
+    def __repr__(self) -> str:
+        return f"BigNode(type={self.type}, piv={self.piv})"
+
+
+def copy_in(bn: BigNode, pos: Pos, start: int, end: int) -> None:
+    """``mas_mab_cp``: append slots ``start..end`` (clipped to the node end) of ``pos.node``."""
+    node = pos.node
+    stop = min(end, len(node.pivots) - 1) + 1
+    bn.piv.extend(node.pivots[start:stop])
+    bn.slot.extend(node.slots[start:stop])
+    if node.gaps is not None:
+        bn.gap.extend(node.gaps[start:stop])
+    else:
+        bn.gap.extend([0] * max(0, stop - start))
+
+
+def prepend_node(bn: BigNode, node: Node) -> int:
+    """Put every slot of ``node`` in front of ``bn`` (``mab_shift_right`` + copy); returns the count."""
+    n = len(node.pivots)
+    bn.piv[:0] = node.pivots
+    bn.slot[:0] = node.slots
+    bn.gap[:0] = node.gaps if node.gaps is not None else [0] * n
+    return n
+
+
+def append_child(bn: BigNode, pos: Pos, alloc: bool) -> None:
+    """``mab_set_b_end``: append the new node at ``pos`` (if any) with pivot ``pos.max``."""
+    node = pos.node
+    if node is None:
+        return
+    bn.slot.append(node)
+    bn.gap.append(node_max_gap(node, pos.min) if alloc else 0)
+    bn.piv.append(pos.max)
+
+
+def no_null_split(bn: BigNode, split: int, slot_count: int, b_end: int) -> int:
+    """``mab_no_null_split``: never end a node on a NULL entry.
+
+    ``b_end`` is the kernel's ``b_node->b_end`` at the call, which is the last
+    index on most paths but the count after a right push.
+    """
+    if bn.slot[split] is None:
+        if split < slot_count - 1 and b_end - split > MT_MIN_SLOTS[bn.type]:
+            return split + 1
+        return split - 1
+    return split
+
+
+def calc_split(bn: BigNode, b_end: int, bulk: bool = False) -> tuple[int, int]:
+    """``mab_calc_split`` of Linux 6.12.117: ``(split, mid_split)``.
+
+    ``b_end`` is the index of the last entry.  The left node takes entries
+    ``0..split``; with a three-way split (``mid_split`` > 0) the middle node
+    takes ``split+1..mid_split``.  Bulk mode favours the left node.  There is
+    no "dense key" shift in 6.12.117 (see the spec's correction box).
+    """
+    slot_count = MT_SLOTS[bn.type]
+    if bulk:
+        split = b_end - MT_MIN_SLOTS[bn.type]
+        if bn.type == LEAF_64 and bn.slot[split] is None:
+            split -= 1
+        return split, 0
+    split = b_end // 2
+    if b_end >= 2 * slot_count or (bn.slot[split] is None and b_end >= 2 * slot_count - 1):
+        split = b_end // 3
+        mid = split * 2
+    else:
+        mid = 0
+    split = no_null_split(bn, split, slot_count, b_end)
+    if mid:
+        mid = no_null_split(bn, mid, slot_count, b_end)
+    return split, mid
+
+
+def node_from_big(bn: BigNode, start: int, end: int, type: int) -> Node:
+    """``mab_mas_cp``: a new node of ``type`` holding entries ``start..end`` of ``bn``."""
+    if end - start > MT_PIVOTS[type]:
+        end -= 1
+    stop = min(end, len(bn.piv) - 1) + 1
+    gaps = bn.gap[start:stop] if type == ARANGE_64 else None
+    return Node(type, bn.piv[start:stop], bn.slot[start:stop], gaps)

@@ -1,0 +1,60 @@
+"""Installing rebuilt nodes into the tree (``mas_wmb_replace`` / ``mas_topiary_replace``).
+
+Split, rebalance and spanning stores build new nodes beside the old ones and
+then swap the new top node in with one assignment (a parent slot or the
+root), fix the parent links of every child of the new nodes, and mark the
+replaced nodes dead so that a concurrent reader can tell.  This is the single
+place where a rebuilt subtree becomes visible.
+
+>>> from maple_tree import MapleTree
+>>> t = MapleTree()
+>>> for i in range(17):
+...     t.store(i, i)
+>>> t.height
+2
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from .node import Node
+from .gaps import update_gap
+
+__all__ = ["adopt_children", "replace_subtree"]
+
+
+def adopt_children(node: Node) -> None:
+    """``mas_adopt_children``: point every child of ``node`` back at it."""
+    for i, child in enumerate(node.slots):
+        child.parent = node
+        child.parent_slot = i
+
+
+def replace_subtree(tree, old: Node | None, new: Node, new_height: int, min_: int,
+                    new_nodes: Iterable[Node], dead: Iterable[Node]) -> None:
+    """Put ``new`` where ``old`` was (or at the root when ``old`` was the root).
+
+    ``new_nodes`` are the internal nodes built by the operation (their
+    children are adopted), ``dead`` the nodes they replace.  ``min_`` is the
+    lower bound of ``new``, for the gap update.
+    """
+    if old is None or old.parent is None:
+        prev = tree._root
+        if prev is not new and prev.__class__ is Node:
+            prev.dead = True
+        new.parent = None
+        new.parent_slot = 0
+        tree._root = new
+        tree._height = new_height
+    else:
+        parent = old.parent
+        new.parent = parent
+        new.parent_slot = old.parent_slot
+        parent.slots[old.parent_slot] = new
+    for node in new_nodes:
+        if node.type != 1:
+            adopt_children(node)
+    for node in dead:
+        node.dead = True
+    if tree._alloc and new.type != 1:
+        update_gap(new, min_)

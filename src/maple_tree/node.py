@@ -1,0 +1,148 @@
+"""Tree nodes: the kernel's ``maple_leaf_64``, ``maple_range_64`` and ``maple_arange_64``.
+
+A node holds what the kernel node holds, shaped for Python speed:
+
+* ``pivots``: the inclusive upper bound of every *used* slot, so
+  ``len(pivots) == end + 1`` (the kernel's ``ma_data_end() + 1``) and
+  ``pivots[-1]`` is the node's max (the kernel leaves it implied for a full
+  node; keeping it explicit lets ``bisect_left(pivots, index)`` find the slot
+  of ``index`` in one C call);
+* ``slots``: entries (leaves; ``None`` is an empty slot) or child nodes;
+* ``gaps``: for ``arange_64`` the largest free gap under each child, else None;
+* ``parent`` / ``parent_slot``: the kernel's encoded parent pointer (``None``
+  for the root);
+* ``dead``: set when the node is replaced (``mte_set_node_dead``).
+
+A node's min is not stored: it comes from the parent during a walk, as in C.
+
+>>> n = Node(LEAF_64, [9, ULONG_MAX], ["a", None])
+>>> n.end, n.max, n.is_leaf
+(1, 18446744073709551615, True)
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .constants import ARANGE_64, LEAF_64, MT_MIN_SLOTS, MT_SLOTS, RANGE_64, TYPE_NAMES, ULONG_MAX
+
+__all__ = ["Node", "RootEntry", "LEAF_64", "RANGE_64", "ARANGE_64", "node_min", "node_bounds",
+           "leaf_max_gap", "node_max_gap"]
+
+
+class Node:
+    """One tree node; see the module docstring for the fields."""
+
+    __slots__ = ("type", "pivots", "slots", "gaps", "parent", "parent_slot", "dead")
+
+    def __init__(self, type: int, pivots: list[int], slots: list[Any],
+                 gaps: list[int] | None = None) -> None:
+        self.type = type
+        self.pivots = pivots
+        self.slots = slots
+        self.gaps = gaps
+        self.parent: Node | None = None
+        self.parent_slot = 0
+        self.dead = False
+
+    @property
+    def is_leaf(self) -> bool:
+        """``ma_is_leaf``."""
+        return self.type == LEAF_64
+
+    @property
+    def end(self) -> int:
+        """Offset of the last used slot (``ma_data_end``)."""
+        return len(self.pivots) - 1
+
+    @property
+    def max(self) -> int:
+        """The node's upper bound (the last pivot)."""
+        return self.pivots[-1]
+
+    @property
+    def capacity(self) -> int:
+        """``mt_slots`` of the node's type."""
+        return MT_SLOTS[self.type]
+
+    @property
+    def min_end(self) -> int:
+        """``mt_min_slots``: the smallest ``end`` a non-root node keeps."""
+        return MT_MIN_SLOTS[self.type]
+
+    def __repr__(self) -> str:
+        return f"<Node {TYPE_NAMES.get(self.type, self.type)} end={self.end} max={self.pivots[-1]}>"
+
+
+def node_min(node: Node) -> int:
+    """The lower bound of ``node``, found by climbing parents (O(height))."""
+    while node.parent is not None:
+        slot = node.parent_slot
+        if slot:
+            return node.parent.pivots[slot - 1] + 1
+        node = node.parent
+    return 0
+
+
+def node_bounds(node: Node) -> tuple[int, int]:
+    """``(min, max)`` of ``node``."""
+    return node_min(node), node.pivots[-1]
+
+
+def leaf_max_gap(node: Node, min_: int) -> int:
+    """``mas_leaf_max_gap``: the largest NULL range of a leaf.
+
+    A trailing NULL slot counts only when the leaf ends at ULONG_MAX (a
+    non-rightmost leaf never ends in NULL outside bulk mode).
+
+    >>> leaf_max_gap(Node(LEAF_64, [4, 9, ULONG_MAX], [None, "a", None]), 0)
+    18446744073709551605
+    """
+    pivots = node.pivots
+    slots = node.slots
+    end = len(pivots) - 1
+    max_gap = 0
+    if slots[0] is None:
+        max_gap = pivots[0] - min_ + 1
+        i = 2
+    else:
+        i = 1
+    if end == 0:
+        return max_gap & ULONG_MAX
+    max_piv = end - 1
+    if pivots[end] == ULONG_MAX and slots[end] is None:
+        gap = ULONG_MAX - pivots[max_piv]
+        if gap > max_gap:
+            max_gap = gap
+        if max_gap > pivots[max_piv] - min_:
+            return max_gap
+    while i <= max_piv:
+        if slots[i] is None:
+            gap = pivots[i] - pivots[i - 1]
+            if gap > max_gap:
+                max_gap = gap
+            i += 1
+        i += 1
+    return max_gap
+
+
+def node_max_gap(node: Node, min_: int) -> int:
+    """``mas_max_gap``: the largest gap under ``node`` (leaf scan or stored gaps)."""
+    if node.type == LEAF_64:
+        return leaf_max_gap(node, min_)
+    return max(node.gaps)
+
+
+class RootEntry:
+    """A direct root: the tree holds a single entry at ``[0, 0]`` and no node.
+
+    >>> RootEntry("x").entry
+    'x'
+    """
+
+    __slots__ = ("entry",)
+
+    def __init__(self, entry: Any) -> None:
+        self.entry = entry
+
+    def __repr__(self) -> str:
+        return f"RootEntry({self.entry!r})"

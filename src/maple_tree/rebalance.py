@@ -1,0 +1,219 @@
+"""Rebalancing and spanning stores: the kernel's ``mas_spanning_rebalance`` engine.
+
+Two write paths end here:
+
+* a **rebalance** (``mas_rebalance``): a non-root leaf would drop below its
+  minimum occupancy, so its new content is joined with the next sibling
+  (else the previous one);
+* a **spanning store** (``mas_wr_spanning_store``): the write crosses a child
+  boundary of some internal node, or writes NULL up to a node's end, so the
+  content of the leaf holding ``index`` (with the write applied) and the rest
+  of the leaf holding ``last + 1`` are joined.
+
+Both hand a :class:`BigNode` and the two original leaf positions to
+:func:`spanning_rebalance`, which climbs one level per round: cut the data
+into one, two or three new nodes, put them between the untouched slots of
+the parent level, and pull in a neighbour (possibly a cousin) when a level
+would be left short.  It stops when one node replaces the old one, and may
+make a new root (the tree shrinks) or add one (the tree grows).
+
+>>> from maple_tree import MapleTree
+>>> t = MapleTree()
+>>> for i in range(40):
+...     t.store_range(10 * i, 10 * i + 5, i)
+>>> t.height
+2
+>>> t.store_range(0, 395, None)     # spanning NULL store: the tree collapses
+>>> t.height, list(t)
+(1, [])
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .bignode import BigNode, append_child, calc_split, copy_in, node_from_big, prepend_node
+from .constants import LEAF_64, MT_MIN_SLOTS, MT_SLOTS, ULONG_MAX
+from .install import replace_subtree
+from .node import Node
+from .walk import Pos, ascend, descend, next_sibling, prev_sibling
+
+__all__ = ["rebalance", "spanning_rebalance"]
+
+
+def _pull_neighbour(bn: BigNode, orig_l: Pos, orig_r: Pos, l: Pos, dead: list) -> bool:
+    """``mast_spanning_rebalance``: join the nearest node at this level, right
+    first (a cousin if need be), else the left one; False at the tree edges."""
+    r_tmp = orig_r.copy()
+    l_tmp = orig_l.copy()
+    depth = 0
+    while True:
+        ascend(orig_r)
+        ascend(orig_l)
+        depth += 1
+        if orig_r.offset < len(orig_r.node.pivots) - 1:
+            orig_r.offset += 1
+            for _ in range(depth):
+                descend(orig_r)
+                orig_r.offset = 0
+            copy_in(bn, orig_r, 0, MT_SLOTS[orig_r.node.type])
+            dead.append(orig_r.node)
+            orig_r.last = orig_r.max
+            orig_l.set(l_tmp)
+            return True
+        if orig_l.offset:
+            orig_l.offset -= 1
+            for _ in range(depth):
+                descend(orig_l)
+                orig_l.offset = len(orig_l.node.pivots) - 1
+            count = prepend_node(bn, orig_l.node)
+            dead.append(orig_l.node)
+            l.min = orig_l.min
+            orig_l.index = orig_l.min
+            l.offset += count
+            orig_r.set(r_tmp)
+            return True
+        if orig_r.node.parent is None:
+            break
+    orig_r.set(r_tmp)
+    orig_l.set(l_tmp)
+    return False
+
+
+def _node_walk(pos: Pos, index: int) -> None:
+    """``mas_wr_node_walk`` from offset 0: the slot of ``pos.node`` holding ``index``."""
+    pivots = pos.node.pivots
+    end = len(pivots) - 1
+    off = 0
+    while off < end and index > pivots[off]:
+        off += 1
+    pos.offset = off
+
+
+def _ascend_pair(orig_l: Pos, orig_r: Pos, l: Pos, r: Pos, dead: list) -> None:
+    """``mast_ascend``: move both original sides one level up and find the
+    slots that the new nodes replace."""
+    dead.append(orig_l.node)
+    dead.append(orig_r.node)
+    ascend(orig_l)
+    ascend(orig_r)
+    orig_r.index = r.max
+    if orig_r.last < orig_r.index:
+        orig_r.last = orig_r.index
+    _node_walk(orig_r, orig_r.index)
+    orig_l.index = l.min
+    _node_walk(orig_l, orig_l.index)
+
+
+def spanning_rebalance(tree, bn: BigNode, orig_l: Pos, orig_r: Pos, count: int) -> None:
+    """``mas_spanning_rebalance``: rebuild the part of the tree between the
+    leaves ``orig_l`` and ``orig_r`` from ``bn``, level by level, for at most
+    ``count`` levels (one more when a pulled-in neighbour needs it)."""
+    alloc = tree._alloc
+    bulk = tree._bulk
+    l, m, r = Pos(None), Pos(None), Pos(None)
+    new_nodes: list[Node] = []
+    dead: list[Node] = [orig_l.node]
+    if orig_r.node is not orig_l.node:
+        dead.append(orig_r.node)
+    if (orig_l.min != 0 or orig_r.max != ULONG_MAX) and len(bn) <= MT_MIN_SLOTS[bn.type]:
+        _pull_neighbour(bn, orig_l, orig_r, l, dead)
+    new_height = 0
+    while count:
+        count -= 1
+        b_end = len(bn) - 1
+        ntype = orig_l.node.type
+        bn.type = ntype
+        if b_end < MT_SLOTS[ntype]:
+            split, mid, has_right = b_end, 0, False
+        else:
+            split, mid = calc_split(bn, b_end, bulk)
+            has_right = True
+        left = node_from_big(bn, 0, split, ntype)
+        new_nodes.append(left)
+        l.node = left
+        l.min = orig_l.min
+        l.max = orig_r.max if split == b_end else left.pivots[-1]
+        if mid:
+            middle = node_from_big(bn, split + 1, mid, ntype)
+            new_nodes.append(middle)
+            m.node, m.min, m.max = middle, bn.piv[split] + 1, middle.pivots[-1]
+            split = mid
+        else:
+            m.node = None
+        r.max = orig_r.max
+        if has_right:
+            right = node_from_big(bn, split + 1, b_end, ntype)
+            new_nodes.append(right)
+            r.node, r.min = right, bn.piv[split] + 1
+        else:
+            r.node = None
+        new_height += 1
+        if l.min == 0 and l.max == ULONG_MAX:
+            # one node covers everything: it is the new root (the tree may shrink)
+            replace_subtree(tree, None, left, new_height, 0, new_nodes, dead)
+            return
+        _ascend_pair(orig_l, orig_r, l, r, dead)
+        bn = BigNode(orig_l.node.type)
+        if orig_l.offset:
+            copy_in(bn, orig_l, 0, orig_l.offset - 1)
+        l.offset = len(bn)
+        append_child(bn, l, alloc)
+        append_child(bn, m, alloc)
+        append_child(bn, r, alloc)
+        if bn.piv[-1] < orig_r.max:
+            copy_in(bn, orig_r, orig_r.offset + 1, MT_SLOTS[orig_r.node.type])
+            orig_r.last = orig_r.max
+        orig_l.last = orig_l.max
+        ptype = orig_l.node.type
+        if len(bn) > MT_MIN_SLOTS[ptype]:
+            if len(bn) > MT_SLOTS[ptype]:
+                continue
+            if orig_l.node is orig_r.node:
+                break
+            continue
+        if orig_l.min == 0 and orig_l.max == ULONG_MAX:
+            break
+        _pull_neighbour(bn, orig_l, orig_r, l, dead)
+        if not count:
+            count += 1
+    final = node_from_big(bn, 0, MT_SLOTS[bn.type] - 1, orig_l.node.type)
+    new_nodes.append(final)
+    new_height += 1
+    if l.min == 0 and final.pivots[-1] == ULONG_MAX:
+        replace_subtree(tree, None, final, new_height, 0, new_nodes, dead)
+    else:
+        replace_subtree(tree, orig_l.node, final, new_height, orig_l.min, new_nodes, dead)
+
+
+def rebalance(tree, mas: Pos, bn: BigNode) -> None:
+    """``mas_rebalance``: the leaf at ``mas`` would be short; join its new
+    content ``bn`` with the next sibling (else the previous) and rebuild."""
+    l = mas.copy()
+    r = mas.copy()
+    if next_sibling(r):
+        copy_in(bn, r, 0, MT_SLOTS[r.node.type])
+        r.last = r.index = r.max
+    else:
+        prev_sibling(l)
+        prepend_node(bn, l.node)
+        l.index = l.last = l.min
+    spanning_rebalance(tree, bn, l, r, tree._height)
+
+
+def extend_spanning_null(l: Any, r: Any) -> None:
+    """``mas_extend_spanning_null``: widen a NULL store to the NULL ranges
+    touching it in the left and right leaves."""
+    l_slot = l.offset
+    if l.content is None:
+        l.index = l.r_min
+    if l.index == l.r_min and l_slot and l.node.slots[l_slot - 1] is None:
+        l.index = l.node.pivots[l_slot - 2] + 1 if l_slot > 1 else l.min
+        l.offset = l_slot - 1
+    if r.content is None:
+        if r.last < r.r_max:
+            r.last = r.r_max
+        r.offset += 1
+    elif (r.last == r.r_max and r.last < r.max
+          and r.node.slots[r.offset + 1] is None):
+        r.last = r.node.pivots[r.offset + 1]
+        r.offset += 1

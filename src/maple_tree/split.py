@@ -1,0 +1,149 @@
+"""Splitting a leaf that overflows, upwards (the kernel's ``mas_split``).
+
+The new content of the leaf (a :class:`BigNode`) is cut in two; the two new
+nodes replace the old one in a copy of the parent's content, which is cut in
+turn if it overflows, up to a new root.  Before cutting, each level tries to
+push entries into a sibling with room ("push left", then "push right", like
+a B* tree), which ends the climb early.
+
+>>> from maple_tree import MapleTree
+>>> t = MapleTree()
+>>> for i in range(16):
+...     t.store(i, i)
+>>> [c.pivots[-1] for c in t._root.slots]   # 17 entries cut (count - 1) // 2
+[8, 18446744073709551615]
+"""
+from __future__ import annotations
+
+from .bignode import BigNode, append_child, calc_split, copy_in, no_null_split, node_from_big
+from .constants import ARANGE_64, LEAF_64, MT_SLOTS, RANGE_64, ULONG_MAX
+from .install import replace_subtree
+from .node import Node
+from .walk import Pos, ascend, next_sibling, prev_sibling
+
+__all__ = ["split_store"]
+
+
+class _SplitState:
+    """What ``struct maple_subtree_state`` carries through a split."""
+
+    __slots__ = ("tree", "alloc", "l", "r", "new_nodes", "dead")
+
+    def __init__(self, tree) -> None:
+        self.tree = tree
+        self.alloc = tree._alloc
+        self.l = Pos()
+        self.r = Pos()
+        self.new_nodes: list[Node] = []
+        self.dead: list[Node] = []
+
+
+def _split_data(st: _SplitState, bn: BigNode, mas: Pos, split: int, b_end: int) -> None:
+    """``mast_split_data``: cut ``bn`` after ``split`` into the new ``l`` and ``r`` nodes."""
+    l, r = st.l, st.r
+    l.node = node_from_big(bn, 0, split, bn.type)
+    r.node = node_from_big(bn, split + 1, b_end, bn.type)
+    st.new_nodes.append(l.node)
+    st.new_nodes.append(r.node)
+    l.offset = mas.node.parent_slot
+    l.max = bn.piv[split]
+    r.min = l.max + 1
+
+
+def _fill_parent(st: _SplitState, mas: Pos, skip: int) -> BigNode:
+    """``mast_fill_bnode``: the parent's content with the new pair in place of
+    ``skip`` old children; ``mas`` moves up to the parent."""
+    l, r = st.l, st.r
+    if mas.node.parent is None:
+        cp = False
+    else:
+        cp = True
+        st.dead.append(mas.node)
+        ascend(mas)
+    bn = BigNode(mas.node.type)
+    if cp and l.offset:
+        copy_in(bn, mas, 0, l.offset - 1)
+    split = len(bn)
+    append_child(bn, l, st.alloc)
+    r.offset = len(bn)
+    append_child(bn, r, st.alloc)
+    if cp and bn.piv[-1] != mas.max:
+        copy_in(bn, mas, split + skip, MT_SLOTS[mas.node.type] - 1)
+    return bn
+
+
+def _final_node(st: _SplitState, mas: Pos, bn: BigNode) -> Node:
+    """``mas_split_final_node``: the content fits one node; a new root when
+    ``mas`` is at the root (the tree grows by one level)."""
+    if mas.node.parent is None:
+        bn.type = ARANGE_64 if st.alloc else RANGE_64
+    node = node_from_big(bn, 0, MT_SLOTS[bn.type] - 1, bn.type)
+    st.new_nodes.append(node)
+    st.l.node = node
+    st.l.max = node.pivots[-1]
+    mas.offset = len(bn) - 1
+    return node
+
+
+def _push(st: _SplitState, mas: Pos, bn: BigNode, left: bool) -> Node | None:
+    """``mas_push_data``: move entries into a sibling with room instead of
+    adding a node; returns the rebuilt parent, or None if the sibling is full."""
+    tmp = mas.copy()
+    if not (prev_sibling(tmp) if left else next_sibling(tmp)):
+        return None
+    end = len(tmp.node.pivots) - 1
+    slot_total = len(bn) - 1 + end
+    space = 2 * MT_SLOTS[mas.node.type] - 2
+    if bn.type == LEAF_64:
+        space -= 1
+    if mas.max == ULONG_MAX:
+        space -= 1
+    if slot_total >= space:
+        return None
+    split = MT_SLOTS[bn.type] - 2
+    if left:
+        bn.piv[:0] = tmp.node.pivots
+        bn.slot[:0] = tmp.node.slots
+        bn.gap[:0] = tmp.node.gaps if tmp.node.gaps is not None else [0] * (end + 1)
+        b_end = slot_total + 1
+        st.dead.append(mas.node)
+        mas.set(tmp)
+        st.l.set(tmp)
+    else:
+        copy_in(bn, tmp, 0, end)
+        b_end = len(bn)
+        st.dead.append(tmp.node)
+        st.r.set(tmp)
+        split = slot_total - split
+    split = no_null_split(bn, split, MT_SLOTS[bn.type], b_end)
+    _split_data(st, bn, mas, split, b_end)
+    parent_bn = _fill_parent(st, mas, 2)
+    return _final_node(st, mas, parent_bn)
+
+
+def split_store(tree, mas: Pos, bn: BigNode) -> None:
+    """``mas_split``: install ``bn`` (the overflowing new content of the leaf at
+    ``mas``) by splitting upwards; O(height) nodes are built."""
+    st = _SplitState(tree)
+    orig_height = tree._height
+    height = 0
+    top: Node | None = None
+    while height <= orig_height:
+        height += 1
+        if MT_SLOTS[bn.type] > len(bn) - 1:
+            top = _final_node(st, mas, bn)
+            break
+        st.l.set(mas)
+        st.r.set(mas)
+        top = _push(st, mas, bn, True)
+        if top is None:
+            top = _push(st, mas, bn, False)
+        if top is not None:
+            height += 1
+            break
+        split, _ = calc_split(bn, len(bn) - 1, tree._bulk)
+        _split_data(st, bn, mas, split, len(bn) - 1)
+        st.r.max = mas.max
+        bn = _fill_parent(st, mas, 1)
+    st.dead.append(mas.node)
+    replace_subtree(tree, mas.node, top, height, mas.min, st.new_nodes, st.dead)

@@ -1,0 +1,475 @@
+"""``MapleTree``: the normal API (``mtree_*``, ``mt_*``) with kernel semantics.
+
+A maple tree maps non-overlapping inclusive ranges ``[first, last]`` of keys
+``0..ULONG_MAX`` to entries.  Every key not stored reads as ``None``.
+
+>>> t = MapleTree()
+>>> t.store_range(0x1000, 0x1fff, "text")
+>>> t.insert_range(0x3000, 0x3fff, "heap")
+>>> t.load(0x1800), t.load(0x2000)
+('text', None)
+>>> t.find(0x2000)
+(12288, 16383, 'heap')
+>>> t.erase(0x1234)
+'text'
+>>> list(t)
+[(12288, 16383, 'heap')]
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from typing import Any, Iterator, Optional
+
+from .constants import (LEAF_64, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU, MT_FLAGS_USER_MASK,
+                        ULONG_MAX)
+from .entries import ZERO_ENTRY, is_advanced
+from .errors import InvalidArgumentError, InvalidTypeError
+from .node import Node, RootEntry
+from .walk import lookup
+from .write import store
+
+__all__ = ["MapleTree"]
+
+Range = tuple[int, int, Any]
+
+
+def _key(value: Any, name: str) -> int:
+    """Check one key: an ``int`` (not ``bool``) in ``0..ULONG_MAX``."""
+    if value.__class__ is not int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidTypeError(f"{name} must be an int, not {type(value).__name__}")
+        value = int(value)
+    if value < 0 or value > ULONG_MAX:
+        raise InvalidArgumentError(f"{name} {value} is outside 0..ULONG_MAX")
+    return value
+
+
+def _range(first: Any, last: Any) -> tuple[int, int]:
+    first = _key(first, "first")
+    last = _key(last, "last")
+    if first > last:
+        raise InvalidArgumentError(f"first {first} > last {last}")
+    return first, last
+
+
+def _entry(entry: Any) -> Any:
+    if is_advanced(entry):
+        raise InvalidArgumentError(f"{entry!r} is reserved for the tree's internal use")
+    return entry
+
+
+def iter_slots(root: Node, height: int, index: int = 0) -> Iterator[tuple[int, int, Any]]:
+    """Every leaf slot ``(first, last, entry)`` from the one holding ``index``
+    on, NULL ranges included; O(1) amortised per slot."""
+    # descend, remembering the path (node, offset, min) for the climb back
+    path: list[tuple[Node, int, int]] = []
+    node, mn = root, 0
+    for _ in range(height - 1):
+        off = bisect_left(node.pivots, index)
+        path.append((node, off, mn))
+        if off:
+            mn = node.pivots[off - 1] + 1
+        node = node.slots[off]
+    off = bisect_left(node.pivots, index)
+    while True:
+        pivots = node.pivots
+        slots = node.slots
+        first = pivots[off - 1] + 1 if off else mn
+        for i in range(off, len(pivots)):
+            last = pivots[i]
+            yield first, last, slots[i]
+            first = last + 1
+        # climb to the next subtree
+        while path:
+            parent, poff, pmn = path.pop()
+            if poff + 1 < len(parent.pivots):
+                poff += 1
+                path.append((parent, poff, pmn))
+                mn = parent.pivots[poff - 1] + 1
+                node = parent.slots[poff]
+                while node.type != LEAF_64:
+                    path.append((node, 0, mn))
+                    node = node.slots[0]
+                off = 0
+                break
+        else:
+            return
+
+
+def iter_slots_rev(root: Node, height: int, index: int) -> Iterator[tuple[int, int, Any]]:
+    """Every leaf slot from the one holding ``index`` down to key 0."""
+    path: list[tuple[Node, int, int]] = []
+    node, mn = root, 0
+    for _ in range(height - 1):
+        off = bisect_left(node.pivots, index)
+        path.append((node, off, mn))
+        if off:
+            mn = node.pivots[off - 1] + 1
+        node = node.slots[off]
+    off = bisect_left(node.pivots, index)
+    while True:
+        pivots = node.pivots
+        slots = node.slots
+        for i in range(off, -1, -1):
+            yield (pivots[i - 1] + 1 if i else mn), pivots[i], slots[i]
+        while path:
+            parent, poff, pmn = path.pop()
+            if poff:
+                poff -= 1
+                path.append((parent, poff, pmn))
+                mn = parent.pivots[poff - 1] + 1 if poff else pmn
+                node = parent.slots[poff]
+                while node.type != LEAF_64:
+                    last_off = len(node.pivots) - 1
+                    path.append((node, last_off, mn))
+                    mn = node.pivots[last_off - 1] + 1 if last_off else mn
+                    node = node.slots[last_off]
+                off = len(node.pivots) - 1
+                break
+        else:
+            return
+
+
+class MapleTree:
+    """A maple tree; ``flags`` is a combination of ``MT_FLAGS_*``.
+
+    ``MT_FLAGS_ALLOC_RANGE`` makes an allocation tree (10-slot internal nodes
+    tracking the largest free gap); ``MT_FLAGS_USE_RCU`` and
+    ``MT_FLAGS_LOCK_EXTERN`` are accepted and kept.
+
+    >>> MapleTree(MT_FLAGS_ALLOC_RANGE).is_alloc
+    True
+    """
+
+    __slots__ = ("_root", "_height", "_flags", "_alloc", "_bulk", "__weakref__")
+
+    def __init__(self, flags: int = 0) -> None:
+        if flags.__class__ is not int:
+            raise InvalidTypeError("flags must be an int")
+        if flags & ~MT_FLAGS_USER_MASK or flags < 0:
+            raise InvalidArgumentError(f"unknown tree flags {flags:#x}")
+        self._root: Node | RootEntry | None = None
+        self._height = 0
+        self._flags = flags
+        self._alloc = bool(flags & MT_FLAGS_ALLOC_RANGE)
+        self._bulk = False
+
+    # -- attributes -------------------------------------------------------
+    @property
+    def flags(self) -> int:
+        """The tree's ``ma_flags`` without the height bits (``mt_attr``)."""
+        return self._flags
+
+    @property
+    def height(self) -> int:
+        """``mt_height``: 0 for an empty tree or a direct root, else node levels."""
+        return self._height
+
+    @property
+    def is_alloc(self) -> bool:
+        """True for an allocation tree (``MT_FLAGS_ALLOC_RANGE``)."""
+        return self._alloc
+
+    @property
+    def in_rcu(self) -> bool:
+        """``mt_in_rcu``."""
+        return bool(self._flags & MT_FLAGS_USE_RCU)
+
+    @property
+    def empty(self) -> bool:
+        """``mtree_empty``: True when the tree holds no root at all.
+
+        >>> t = MapleTree(); t.empty
+        True
+        """
+        return self._root is None
+
+    # -- reads ------------------------------------------------------------
+    def load(self, index: int) -> Any:
+        """``mtree_load``: the entry at ``index`` or None; ZERO_ENTRY reads as None.
+
+        O(log n).
+
+        >>> t = MapleTree(); t.store_range(10, 20, "x"); t.load(15), t.load(21)
+        ('x', None)
+        """
+        if index.__class__ is not int or index < 0 or index > ULONG_MAX:
+            index = _key(index, "index")
+        root = self._root
+        if root.__class__ is Node:
+            node = root
+            for _ in range(self._height - 1):
+                node = node.slots[bisect_left(node.pivots, index)]
+            entry = node.slots[bisect_left(node.pivots, index)]
+        elif root is None or index:
+            return None
+        else:
+            entry = root.entry
+        return None if entry is ZERO_ENTRY else entry
+
+    def __contains__(self, index: int) -> bool:
+        """``index in tree``: the key holds an entry (ZERO_ENTRY counts as empty)."""
+        return self.load(index) is not None
+
+    def find(self, index: int, max: int = ULONG_MAX) -> Optional[Range]:
+        """``mt_find``: the first entry at or after ``index`` that starts at or
+        before ``max``, as ``(first, last, entry)``; None if there is none.
+
+        NULL ranges and ZERO_ENTRY are skipped.  The range returned may start
+        before ``index``.  O(log n + skipped slots).
+
+        >>> t = MapleTree(); t.store_range(10, 20, "x"); t.find(0), t.find(0, 9)
+        ((10, 20, 'x'), None)
+        """
+        index = _key(index, "index")
+        max = _key(max, "max")
+        if index > max:
+            return None
+        root = self._root
+        if root.__class__ is not Node:
+            if root is not None and index == 0 and root.entry is not ZERO_ENTRY:
+                return (0, 0, root.entry)
+            return None
+        for first, last, entry in iter_slots(root, self._height, index):
+            if first > max:
+                return None
+            if entry is not None and entry is not ZERO_ENTRY:
+                return (first, last, entry)
+        return None
+
+    def find_after(self, index: int, max: int = ULONG_MAX) -> Optional[Range]:
+        """``mt_find_after``: :meth:`find`, except that ``index == 0`` means the
+        previous range ended at ULONG_MAX (the kernel's cursor wrapped), so None.
+
+        Use it to continue a search: pass ``(last + 1) & ULONG_MAX`` of the
+        previous result.
+
+        >>> t = MapleTree(); t.store_range(10, 20, "x"); t.find_after(0)
+        """
+        if index == 0:
+            return None
+        return self.find(index, max)
+
+    def next(self, index: int, max: int = ULONG_MAX) -> Optional[Range]:
+        """``mt_next``: the first entry after the range holding ``index`` that
+        starts at or before ``max``; may return ZERO_ENTRY.  O(log n).
+
+        >>> t = MapleTree(); t.store_range(10, 20, "x"); t.store(30, "y")
+        >>> t.next(15)
+        (30, 30, 'y')
+        """
+        index = _key(index, "index")
+        max = _key(max, "max")
+        root = self._root
+        if index >= max or root.__class__ is not Node:
+            return None
+        it = iter_slots(root, self._height, index)
+        _, last, _ = next(it)
+        if last >= max:
+            return None
+        for first, last, entry in it:
+            if entry is not None:
+                return (first, last, entry)
+            if last >= max:
+                return None
+        return None
+
+    def prev(self, index: int, min: int = 0) -> Optional[Range]:
+        """``mt_prev``: the last entry before the range holding ``index`` that
+        ends at or after ``min``; may return ZERO_ENTRY.  O(log n).
+
+        As in the kernel, a direct root entry at 0 is returned even when
+        ``min > 0``.
+
+        >>> t = MapleTree(); t.store_range(10, 20, "x"); t.store(30, "y")
+        >>> t.prev(30)
+        (10, 20, 'x')
+        """
+        index = _key(index, "index")
+        min = _key(min, "min")
+        root = self._root
+        if index <= min or root is None:
+            return None
+        if root.__class__ is RootEntry:
+            return (0, 0, root.entry)
+        it = iter_slots_rev(root, self._height, index)
+        first, _, _ = next(it)
+        if first <= min:
+            return None
+        for first, last, entry in it:
+            if entry is not None:
+                return (first, last, entry)
+            if first <= min:
+                return None
+        return None
+
+    def __iter__(self) -> Iterator[Range]:
+        """Every stored range ``(first, last, entry)`` in key order, NULL ranges
+        and ZERO_ENTRY skipped (``mt_for_each``); O(1) amortised per entry."""
+        root = self._root
+        if root.__class__ is not Node:
+            if root is not None and root.entry is not ZERO_ENTRY:
+                yield (0, 0, root.entry)
+            return
+        zero = ZERO_ENTRY
+        for first, last, entry in iter_slots(root, self._height, 0):
+            if entry is not None and entry is not zero:
+                yield first, last, entry
+
+    def __len__(self) -> int:
+        """The number of ranges iteration yields; O(n)."""
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:
+        """True when at least one entry is visible."""
+        for _ in self:
+            return True
+        return False
+
+    # -- writes -----------------------------------------------------------
+    def store_range(self, first: int, last: int, entry: Any) -> None:
+        """``mtree_store_range``: make ``[first, last]`` hold ``entry``.
+
+        Overlapped ranges are truncated or dropped; ``entry=None`` erases the
+        range (NULL ranges merge).  Raises InvalidArgumentError (EINVAL) for
+        ``first > last``, keys outside 0..ULONG_MAX or an advanced internal
+        entry.  O(log n).
+
+        >>> t = MapleTree(); t.store_range(0, 9, "a"); t.store_range(5, 14, "b"); list(t)
+        [(0, 4, 'a'), (5, 14, 'b')]
+        """
+        first, last = _range(first, last)
+        store(self, first, last, _entry(entry))
+
+    def store(self, index: int, entry: Any) -> None:
+        """``mtree_store``: :meth:`store_range` of the single key ``index``.
+
+        >>> t = MapleTree(); t.store(7, "x"); t.load(7)
+        'x'
+        """
+        index = _key(index, "index")
+        store(self, index, index, _entry(entry))
+
+    def insert_range(self, first: int, last: int, entry: Any) -> None:
+        """``mtree_insert_range``: store only if every key of ``[first, last]``
+        is empty, else raise :class:`EntryExistsError` (EEXIST) and change
+        nothing.  ZERO_ENTRY counts as occupied.  O(log n).
+
+        >>> t = MapleTree(); t.insert_range(5, 9, "a")
+        >>> t.insert_range(9, 12, "b")
+        Traceback (most recent call last):
+        ...
+        maple_tree.errors.EntryExistsError: [9, 12] is occupied
+        """
+        first, last = _range(first, last)
+        store(self, first, last, _entry(entry), insert=True)
+
+    def insert(self, index: int, entry: Any) -> None:
+        """``mtree_insert``: :meth:`insert_range` of the single key ``index``."""
+        index = _key(index, "index")
+        store(self, index, index, _entry(entry), insert=True)
+
+    def erase(self, index: int) -> Any:
+        """``mtree_erase``: remove the whole range holding ``index`` and return
+        its entry (None if it was empty; ZERO_ENTRY is returned as is).  O(log n).
+
+        >>> t = MapleTree(); t.store_range(10, 20, "x"); t.erase(12), t.load(10)
+        ('x', None)
+        """
+        index = _key(index, "index")
+        root = self._root
+        if root.__class__ is not Node:
+            if root is None or index:
+                return None
+            entry = root.entry
+            store(self, 0, 0, None)
+            return entry
+        node = root
+        mn, mx = 0, ULONG_MAX
+        for _ in range(self._height - 1):
+            off = bisect_left(node.pivots, index)
+            if off:
+                mn = node.pivots[off - 1] + 1
+            node = node.slots[off]
+        off = bisect_left(node.pivots, index)
+        entry = node.slots[off]
+        if entry is None:
+            return None
+        store(self, node.pivots[off - 1] + 1 if off else mn, node.pivots[off], None)
+        return entry
+
+    def destroy(self) -> None:
+        """``mtree_destroy``: drop every node; the flags stay.  O(n).
+
+        >>> t = MapleTree(); t.store(1, "x"); t.destroy(); t.empty
+        True
+        """
+        root = self._root
+        self._root = None
+        self._height = 0
+        if root.__class__ is Node:
+            stack = [root]
+            while stack:
+                node = stack.pop()
+                node.dead = True
+                if node.type != LEAF_64:
+                    stack.extend(node.slots)
+
+    def dup(self) -> "MapleTree":
+        """``mtree_dup``: a node-for-node copy (same shape, same entry objects),
+        independent of this tree.  O(n).
+
+        >>> t = MapleTree(); t.store_range(1, 5, "x"); c = t.dup(); c.store(3, "y")
+        >>> t.load(3), c.load(3)
+        ('x', 'y')
+        """
+        new = MapleTree(self._flags)
+        root = self._root
+        if root.__class__ is RootEntry:
+            new._root = RootEntry(root.entry)
+        elif root is not None:
+            new._root = _copy_subtree(root)
+        new._height = self._height
+        return new
+
+    __copy__ = dup
+
+    # -- inspection -------------------------------------------------------
+    def validate(self) -> None:
+        """``mt_validate``: check every structural invariant; raise
+        :class:`TreeCorruptError` naming the node and offset.  O(n)."""
+        from .validate import validate_tree
+        validate_tree(self)
+
+    def structure(self) -> dict:
+        """The tree's exact shape as a maple-structure/1 object (see docs)."""
+        from .structure import tree_structure
+        return tree_structure(self)
+
+    @classmethod
+    def from_structure(cls, obj: Any, flags: int | None = None) -> "MapleTree":
+        """Rebuild a tree node for node from a maple-structure/1 object."""
+        from .structure import tree_from_structure
+        return tree_from_structure(obj, flags)
+
+    def dump(self, fmt: str = "hex") -> str:
+        """``mt_dump``: the tree as text in the kernel's layout (``fmt`` hex or dec)."""
+        from .dump import dump_tree
+        return dump_tree(self, fmt)
+
+    def __repr__(self) -> str:
+        return f"<MapleTree flags={self._flags:#x} height={self._height}>"
+
+
+def _copy_subtree(node: Node) -> Node:
+    """Copy ``node`` and everything below it (DFS, like ``mas_dup_build``)."""
+    new = Node(node.type, node.pivots[:], node.slots[:],
+               node.gaps[:] if node.gaps is not None else None)
+    if node.type != LEAF_64:
+        slots = new.slots
+        for i, child in enumerate(slots):
+            c = _copy_subtree(child)
+            c.parent = new
+            c.parent_slot = i
+            slots[i] = c
+    return new
