@@ -20,9 +20,9 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Any, Iterator, Optional
 
-from .constants import (LEAF_64, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU, MT_FLAGS_USER_MASK,
+from .constants import (LEAF_64, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_ALLOC_WRAPPED, MT_FLAGS_USE_RCU, MT_FLAGS_USER_MASK,
                         ULONG_MAX)
-from .entries import ZERO_ENTRY, is_advanced
+from .entries import ZERO_ENTRY, is_advanced, is_reserved
 from .errors import InvalidArgumentError, InvalidTypeError
 from .node import Node, RootEntry
 from .walk import lookup
@@ -433,6 +433,91 @@ class MapleTree:
         return new
 
     __copy__ = dup
+
+    # -- allocation ---------------------------------------------------------
+    def _alloc_check(self, entry: Any) -> None:
+        if not self._alloc:
+            raise InvalidArgumentError("allocation needs a tree with MT_FLAGS_ALLOC_RANGE")
+        if is_reserved(entry):
+            raise InvalidArgumentError(f"{entry!r} is reserved for the tree's internal use")
+
+    def _allocate(self, entry: Any, size: int, min: int, max: int, rev: bool) -> int:
+        from .state import MaState
+        self._alloc_check(entry)
+        min = _key(min, "min")
+        max = _key(max, "max")
+        size = _key(size, "size")
+        mas = MaState(self)
+        if rev:
+            mas.empty_area_rev(min, max, size)
+        else:
+            mas.empty_area(min, max, size)
+        store(self, mas.index, mas.last, entry, insert=True)
+        return mas.index
+
+    def alloc_range(self, size: int, entry: Any, min: int = 0, max: int = ULONG_MAX) -> int:
+        """``mtree_alloc_range``: store ``entry`` in the lowest free run of
+        ``size`` keys inside ``[min, max]`` and return its first key.
+
+        Raises InvalidArgumentError (EINVAL) on a tree without
+        ``MT_FLAGS_ALLOC_RANGE``, for a reserved entry or a bad window, and
+        BusyError (EBUSY) when nothing fits.  O(log n).
+
+        >>> t = MapleTree(MT_FLAGS_ALLOC_RANGE); t.store_range(0, 99, "a")
+        >>> t.alloc_range(10, "b")
+        100
+        """
+        return self._allocate(entry, size, min, max, False)
+
+    def alloc_rrange(self, size: int, entry: Any, min: int = 0, max: int = ULONG_MAX) -> int:
+        """``mtree_alloc_rrange``: like :meth:`alloc_range`, highest fit.
+
+        >>> t = MapleTree(MT_FLAGS_ALLOC_RANGE); t.alloc_rrange(16, "top", 0, 4095)
+        4080
+        """
+        return self._allocate(entry, size, min, max, True)
+
+    def alloc_cyclic(self, entry: Any, lo: int, hi: int, next: int) -> tuple[int, int, bool]:
+        """``mtree_alloc_cyclic``: store ``entry`` at the first free key of
+        ``[max(lo, next), hi]``, wrapping to ``lo`` if none is free.
+
+        Returns ``(start, new_next, wrapped)``: ``wrapped`` is the kernel's
+        return value 1 (the search wrapped, or an earlier allocation at
+        ULONG_MAX set ``MT_FLAGS_ALLOC_WRAPPED``).  ``new_next`` is
+        ``start + 1`` modulo 2**64; reaching 0 sets ``MT_FLAGS_ALLOC_WRAPPED``.
+        Raises InvalidArgumentError (EINVAL: not an allocation tree, reserved
+        entry, ``lo > hi``) or BusyError (EBUSY: no free key).
+
+        >>> t = MapleTree(MT_FLAGS_ALLOC_RANGE)
+        >>> t.alloc_cyclic("a", 1, 3, 0), t.alloc_cyclic("b", 1, 3, 2)
+        ((1, 2, False), (2, 3, False))
+        """
+        from .state import MaState
+        from .errors import MapleError
+        self._alloc_check(entry)
+        lo = _key(lo, "lo")
+        hi = _key(hi, "hi")
+        next = _key(next, "next")
+        mas = MaState(self)
+        start = lo if lo > next else next
+        wrapped = False
+        try:
+            mas.empty_area(start, hi, 1)
+            if self._flags & MT_FLAGS_ALLOC_WRAPPED:
+                self._flags &= ~MT_FLAGS_ALLOC_WRAPPED
+                wrapped = True
+        except MapleError:
+            if start <= lo:
+                raise
+            mas.reset()
+            mas.empty_area(lo, hi, 1)
+            wrapped = True
+        store(self, mas.index, mas.last, entry, insert=True)
+        start = mas.index
+        new_next = (start + 1) & ULONG_MAX
+        if new_next == 0:
+            self._flags |= MT_FLAGS_ALLOC_WRAPPED
+        return start, new_next, wrapped
 
     # -- inspection -------------------------------------------------------
     def validate(self) -> None:
