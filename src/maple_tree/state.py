@@ -94,6 +94,25 @@ class MaState:
         self.node = None
         self.errno = errno
 
+    def _snapshot(self) -> tuple:
+        return (self.index, self.last, self.node, self.min, self.max, self.offset, self.end,
+                self.status, self.errno)
+
+    def _restore(self, snap: tuple) -> None:
+        (self.index, self.last, self.node, self.min, self.max, self.offset, self.end,
+         self.status, self.errno) = snap
+
+    def _guard(self, setup, step, limit, empty: bool) -> Any:
+        snap = self._snapshot()
+        try:
+            done, entry = setup(limit)
+            if done:
+                return entry
+            return step(limit, empty)
+        except StateError:
+            self._restore(snap)
+            raise
+
     def _require_node(self) -> Node:
         node = self.node
         if node is None:
@@ -340,17 +359,11 @@ class MaState:
     def next(self, max: int = ULONG_MAX) -> Any:
         """``mas_next``: the next entry after the current range, starting at or
         before ``max`` (may be ZERO_ENTRY); None at the limit (``overflow``)."""
-        done, entry = self._next_setup(max)
-        if done:
-            return entry
-        return self._next_slot(max, False)
+        return self._guard(self._next_setup, self._next_slot, max, False)
 
     def next_range(self, max: int = ULONG_MAX) -> Any:
         """``mas_next_range``: like :meth:`next` but NULL ranges are returned too."""
-        done, entry = self._next_setup(max)
-        if done:
-            return entry
-        return self._next_slot(max, True)
+        return self._guard(self._next_setup, self._next_slot, max, True)
 
     def _prev_setup(self, min_: int) -> tuple[bool, Any]:
         if self.index <= min_:
@@ -389,17 +402,11 @@ class MaState:
     def prev(self, min: int = 0) -> Any:
         """``mas_prev``: the entry before the current range, ending at or after
         ``min`` (may be ZERO_ENTRY); None at the limit (``underflow``)."""
-        done, entry = self._prev_setup(min)
-        if done:
-            return entry
-        return self._prev_slot(min, False)
+        return self._guard(self._prev_setup, self._prev_slot, min, False)
 
     def prev_range(self, min: int = 0) -> Any:
         """``mas_prev_range``: like :meth:`prev` but NULL ranges are returned too."""
-        done, entry = self._prev_setup(min)
-        if done:
-            return entry
-        return self._prev_slot(min, True)
+        return self._guard(self._prev_setup, self._prev_slot, min, True)
 
     # -- find -------------------------------------------------------------
     def _find_setup(self, max_: int) -> tuple[bool, Any]:
@@ -454,19 +461,21 @@ class MaState:
     def find(self, max: int = ULONG_MAX) -> Any:
         """``mas_find``: first call, the entry at or after ``index`` up to ``max``;
         later calls, the next entry.  May return ZERO_ENTRY."""
-        done, entry = self._find_setup(max)
-        if done:
-            return entry
-        entry = self._next_slot(max, False)
+        snap = self._snapshot()
+        try:
+            done, entry = self._find_setup(max)
+            if done:
+                return entry
+            entry = self._next_slot(max, False)
+        except StateError:
+            self._restore(snap)
+            raise
         self.status = ACTIVE  # "ignore overflow"
         return entry
 
     def find_range(self, max: int = ULONG_MAX) -> Any:
         """``mas_find_range``: like :meth:`find` but NULL ranges are returned too."""
-        done, entry = self._find_setup(max)
-        if done:
-            return entry
-        return self._next_slot(max, True)
+        return self._guard(self._find_setup, self._next_slot, max, True)
 
     def _find_rev_setup(self, min_: int) -> tuple[bool, Any]:
         status = self.status
@@ -513,17 +522,11 @@ class MaState:
     def find_rev(self, min: int = 0) -> Any:
         """``mas_find_rev``: first call, the entry at or below ``index`` down to
         ``min``; later calls, the previous entry.  May return ZERO_ENTRY."""
-        done, entry = self._find_rev_setup(min)
-        if done:
-            return entry
-        return self._prev_slot(min, False)
+        return self._guard(self._find_rev_setup, self._prev_slot, min, False)
 
     def find_range_rev(self, min: int = 0) -> Any:
         """``mas_find_range_rev``: like :meth:`find_rev` with NULL ranges too."""
-        done, entry = self._find_rev_setup(min)
-        if done:
-            return entry
-        return self._prev_slot(min, True)
+        return self._guard(self._find_rev_setup, self._prev_slot, min, True)
 
     def for_each(self, max: int = ULONG_MAX) -> Iterator[Any]:
         """``mas_for_each``: yield every entry up to ``max`` (ZERO_ENTRY included);
@@ -541,6 +544,58 @@ class MaState:
             if entry is None:
                 return
             yield entry
+
+    # -- writes ------------------------------------------------------------
+    def _write(self, entry: Any) -> Any:
+        from .write import store
+        from .tree import _entry
+        if self.status == ERROR:
+            raise StateError("the state is in error status")
+        if self.index > self.last:
+            raise InvalidArgumentError(f"index {self.index} > last {self.last}")
+        entry = _entry(entry)
+        self._prealloc_setup(entry)
+        content = self._start()
+        return store(self.tree, self.index, self.last, entry, mas=self, root_content=content)
+
+    def _prealloc_setup(self, entry: Any) -> None:
+        """``mas_wr_prealloc_setup``: keep the position only if the write stays
+        inside the current node."""
+        status = self.status
+        if status == START:
+            return
+        if status in (PAUSE, NONE, OVERFLOW, UNDERFLOW):
+            self.reset()
+            return
+        if self.last > self.max:
+            self.reset()
+        elif entry is None and (self.node is None or self.node.type == LEAF_64) \
+                and self.last == self.max:
+            self.reset()
+
+    def store(self, entry: Any) -> Any:
+        """``mas_store``: store ``entry`` over ``[index, last]``; return the entry
+        found at ``index`` before the write (None for a spanning store, where
+        Linux 6.12 returns an internal node pointer).  ``index``/``last`` may
+        widen when NULL ranges merge."""
+        return self._write(entry)
+
+    def store_gfp(self, entry: Any) -> None:
+        """``mas_store_gfp``: :meth:`store` without the return value."""
+        self._write(entry)
+
+    def erase(self) -> Any:
+        """``mas_erase``: erase the whole range holding ``index``; return its
+        entry (None if it was empty).  Always walks from the root."""
+        self.status = START
+        entry = self._state_walk()
+        if entry is None:
+            return None
+        from .write import store
+        self.reset()
+        content = self._start()
+        store(self.tree, self.index, self.last, None, mas=self, root_content=content)
+        return entry
 
     # -- gap search -------------------------------------------------------
     def _skip_node(self) -> bool:

@@ -52,7 +52,7 @@ class LeafWrite:
     """The kernel's ``ma_wr_state`` at a leaf: where ``[index, last]`` lands."""
 
     __slots__ = ("node", "min", "max", "offset", "offset_end", "r_min", "r_max",
-                 "end_piv", "content", "index", "last")
+                 "end_piv", "content", "index", "last", "entry_offset")
 
     def __init__(self, node: Node, min_: int, max_: int, index: int, last: int) -> None:
         self.node = node
@@ -68,6 +68,7 @@ class LeafWrite:
         self.content = node.slots[off]
         self.offset_end = off
         self.end_piv = 0
+        self.entry_offset = off
 
     def pos(self) -> Pos:
         """A :class:`Pos` at this leaf."""
@@ -124,6 +125,7 @@ class LeafWrite:
         if start < self.index:
             sl.append(self.content)
             piv.append(self.index - 1)
+        self.entry_offset = len(sl)
         sl.append(entry)
         piv.append(self.last)
         if self.last < self.max:
@@ -215,12 +217,16 @@ def _store_root(tree, index: int, last: int, entry: Any) -> None:
     tree._height = 1
 
 
-def _spanning_store(tree, span: Pos, entry: Any) -> None:
-    """``mas_wr_spanning_store``: join the leaves holding ``index`` and ``last + 1``."""
+def _spanning_store(tree, span: Pos, entry: Any) -> int:
+    """``mas_wr_spanning_store``: join the leaves holding ``index`` and ``last + 1``.
+
+    Returns the (NULL-extended) index of the write, or -1 when the write
+    became a new root.
+    """
     index, last = span.index, span.last
     if index == 0 and last == ULONG_MAX:
         _new_root(tree, entry)
-        return
+        return -1
     height = tree._height
     r_index = last + 1 if last != ULONG_MAX else last
     r = _walk_to_leaf(span.node, span.min, span.max, r_index, last)
@@ -230,8 +236,8 @@ def _spanning_store(tree, span: Pos, entry: Any) -> None:
         extend_spanning_null(l, r)
         l.last = r.last
     if l.index == 0 and r.last == ULONG_MAX:
-        _new_root(tree, None if entry is None else entry)
-        return
+        _new_root(tree, entry)
+        return -1
     bn = l.big_node(entry, len(l.node.pivots) - 1)
     rpos = r.pos()
     if r.max > r.last:
@@ -239,29 +245,48 @@ def _spanning_store(tree, span: Pos, entry: Any) -> None:
     lpos = l.pos()
     lpos.index = lpos.last = l.index
     spanning_rebalance(tree, bn, lpos, rpos, height + 1)
+    return l.index
 
 
-def store(tree, index: int, last: int, entry: Any, insert: bool = False) -> Any:
-    """Store ``entry`` over ``[index, last]``; return what the kernel's write
-    reports as the old content (``SPANNING`` for a spanning store).
+def store(tree, index: int, last: int, entry: Any, insert: bool = False, mas=None,
+          root_content: Any = None) -> Any:
+    """Store ``entry`` over ``[index, last]``; return the entry the write found
+    at ``index`` (the kernel's ``wr_mas->content``; None for a spanning store,
+    where the kernel returns its internal node pointer or NULL).
 
     With ``insert=True`` this is ``mas_insert``: raise :class:`EntryExistsError`
-    (tree unchanged) when any part of the range is occupied.
+    (tree unchanged) when any part of the range is occupied.  With ``mas`` (a
+    :class:`~maple_tree.state.MaState`, already set up by the caller, which
+    passes what ``mas_start`` returned as ``root_content``) the state ends
+    where the kernel's does.
     O(log n) plus O(height) rebuilt nodes for a split or rebalance.
     """
     root = tree._root
     if root.__class__ is not Node:
-        content = root.entry if (root is not None and index == 0) else None
+        if mas is None:
+            content = root.entry if (root is not None and index == 0) else None
+        else:
+            content = root_content
         if insert and content is not None:
             raise EntryExistsError(f"[{index}, {last}] is occupied")
         _store_root(tree, index, last, entry)
+        if mas is not None and entry is not None:
+            new_root = tree._root
+            if new_root.__class__ is Node:
+                mas.status = "active"
+                mas.node = new_root
+                mas.offset = 0 if not index else (2 if root is not None and index > 1 else 1)
+            else:
+                mas.status = "start"
         return content
     wr = _write_walk(root, index, last, entry)
     if wr.__class__ is Pos:
         if insert:
             raise EntryExistsError(f"[{index}, {last}] is occupied")
-        _spanning_store(tree, wr, entry)
-        return SPANNING
+        where = _spanning_store(tree, wr, entry)
+        if mas is not None:
+            _settle(tree, mas, where, entry)
+        return None
     wr.find_end()
     if entry is None:
         wr.extend_null()
@@ -271,6 +296,10 @@ def store(tree, index: int, last: int, entry: Any, insert: bool = False) -> Any:
     if insert and not new_root and (content is not None or wr.last > wr.r_max):
         raise EntryExistsError(f"[{index}, {last}] is occupied")
     node = wr.node
+    if mas is not None:
+        mas.index, mas.last = wr.index, wr.last
+        mas.node, mas.min, mas.max = node, wr.min, wr.max
+        mas.offset, mas.end, mas.status = wr.offset, len(node.pivots) - 1, "active"
     if exact:
         node.slots[wr.offset] = entry
         if tree._alloc and (entry is None) != (content is None):
@@ -278,17 +307,52 @@ def store(tree, index: int, last: int, entry: Any, insert: bool = False) -> Any:
         return content
     if new_root:
         _new_root(tree, entry)
+        if mas is not None:
+            _settle(tree, mas, -1, entry)
         return content
     new_end = wr.new_end()
+    big = new_end >= MT_SLOTS[LEAF_64] or (
+        new_end < MT_MIN_SLOTS[LEAF_64] and node.parent is not None and not tree._bulk)
+    if big:
+        # mas_store_b_node reports the slot it copies the tail from
+        oe = wr.offset_end
+        if wr.last < wr.max and oe != wr.offset and node.pivots[oe] > wr.last:
+            content = node.slots[oe]
     if new_end < MT_MIN_SLOTS[LEAF_64] and node.parent is not None and not tree._bulk:
         rebalance(tree, wr.pos(), wr.big_node(entry, wr.offset_end))
+        if mas is not None:
+            _settle(tree, mas, wr.index, entry)
         return content
     if new_end >= MT_SLOTS[LEAF_64]:
         split_store(tree, wr.pos(), wr.big_node(entry, wr.offset_end))
+        if mas is not None:
+            _settle(tree, mas, wr.index, entry)
         return content
     bn = wr.big_node(entry, wr.offset_end)
     node.pivots = bn.piv
     node.slots = bn.slot
+    if mas is not None:
+        mas.offset = wr.entry_offset
+        mas.end = new_end
     if tree._alloc and node.parent is not None:
         update_gap(node, wr.min)
     return content
+
+
+def _settle(tree, mas, index: int, entry: Any) -> None:
+    """Where the kernel leaves a state after a rebuilt write: re-walked to
+    ``index`` (``mtree_range_walk``), or at a new root (``index == -1``)."""
+    if index < 0:
+        mas.index, mas.last = 0, ULONG_MAX
+        mas.min, mas.max = 0, ULONG_MAX
+        if entry is None:
+            mas.status = "start"
+        else:
+            mas.status = "active"
+            mas.node = tree._root
+        return
+    mas.index = index
+    mas.node = tree._root
+    mas.min, mas.max = 0, ULONG_MAX
+    mas.status = "active"
+    mas._range_walk()
