@@ -10,11 +10,12 @@ from .constants import (MT_FLAGS_ALLOC_RANGE, MT_FLAGS_ALLOC_WRAPPED, MT_FLAGS_L
                         MT_FLAGS_USE_RCU, ULONG_MAX)
 from .entries import RETRY_ENTRY, ZERO_ENTRY, InternalEntry
 from .errors import (BusyError, EntryExistsError, InvalidArgumentError, InvalidTypeError,
-                     MapleError, OutOfMemoryError, TreeCorruptError)
+                     MapleError, OutOfMemoryError, StateError, TreeCorruptError)
+from .state import MaState
 from .tree import MapleTree
 
-__all__ = ["MapleTree", "ZERO_ENTRY", "RETRY_ENTRY", "InternalEntry", "ULONG_MAX",
+__all__ = ["MapleTree", "MaState", "ZERO_ENTRY", "RETRY_ENTRY", "InternalEntry", "ULONG_MAX",
            "MT_FLAGS_ALLOC_RANGE", "MT_FLAGS_USE_RCU", "MT_FLAGS_LOCK_EXTERN",
            "MT_FLAGS_ALLOC_WRAPPED", "MapleError", "EntryExistsError", "InvalidArgumentError",
-           "InvalidTypeError", "BusyError", "OutOfMemoryError", "TreeCorruptError"]
+           "InvalidTypeError", "BusyError", "OutOfMemoryError", "StateError", "TreeCorruptError"]
 __version__ = "0.1.0"

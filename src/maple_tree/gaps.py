@@ -11,7 +11,7 @@ are a pure function of the tree, so ``validate()`` can recompute them.
 >>> for i in range(20):
 ...     t.store_range(10 * i, 10 * i + 5, i)
 >>> t._root.gaps
-[4, 18446744073709551420]
+[4, 4, 18446744073709551420]
 """
 from __future__ import annotations
 

@@ -95,7 +95,7 @@ def leaf_max_gap(node: Node, min_: int) -> int:
     non-rightmost leaf never ends in NULL outside bulk mode).
 
     >>> leaf_max_gap(Node(LEAF_64, [4, 9, ULONG_MAX], [None, "a", None]), 0)
-    18446744073709551605
+    18446744073709551606
     """
     pivots = node.pivots
     slots = node.slots

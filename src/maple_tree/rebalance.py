@@ -25,7 +25,7 @@ make a new root (the tree shrinks) or add one (the tree grows).
 2
 >>> t.store_range(0, 395, None)     # spanning NULL store: the tree collapses
 >>> t.height, list(t)
-(1, [])
+(0, [])
 """
 from __future__ import annotations
 

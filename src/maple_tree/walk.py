@@ -7,7 +7,7 @@ kernel's ``mas_ascend``/``mas_descend``/``mas_prev_sibling``/``mas_next_sibling`
 
 >>> from maple_tree.node import Node, LEAF_64
 >>> leaf = Node(LEAF_64, [4, 9, ULONG_MAX], [None, "a", None])
->>> lookup(leaf, 2, 7)
+>>> lookup(leaf, 1, 7)
 'a'
 """
 from __future__ import annotations

@@ -1,0 +1,70 @@
+"""Shared pytest setup for the maple-tree test suite.
+
+* Makes ``src/`` importable when the package is not installed (plain clone:
+  ``python -m pytest tests``).
+* Registers the ``slow`` marker.  Tests marked ``slow`` only run when the
+  ``-m`` expression mentions ``slow`` (``python -m pytest -m slow tests``);
+  a plain run deselects them (they are the exhaustive variants of sampled tests).
+* Prints the conformance counters collected by ``tests/test_conformance.py``
+  at the end of the run.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+_ROOT = Path(__file__).resolve().parent.parent
+_SRC = _ROOT / "src"
+_TESTS = Path(__file__).resolve().parent
+if _SRC.is_dir() and str(_SRC) not in sys.path:
+    try:
+        import maple_tree  # noqa: F401  (installed or already on the path)
+    except ImportError:
+        sys.path.insert(0, str(_SRC))
+if str(_TESTS) not in sys.path:
+    sys.path.insert(0, str(_TESTS))
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: exhaustive variant of a sampled test; run with -m slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    markexpr = config.getoption("markexpr", default="") or ""
+    if "slow" in markexpr:
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if item.get_closest_marker("slow") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    try:
+        import conformance_lib as cl
+    except ImportError:  # pragma: no cover
+        return
+    reports = getattr(cl, "SESSION_REPORTS", None)
+    if not reports:
+        return
+    tr = terminalreporter
+    tr.section("maple-tree conformance")
+    for label in sorted({r[0] for r in reports}):
+        reps = [r[1] for r in reports if r[0] == label]
+        full = sum(1 for r in reps if r.failure is None and r.stopped_at is None)
+        stopped = [r for r in reps if r.failure is None and r.stopped_at is not None]
+        failed = [r for r in reps if r.failure is not None]
+        tr.write_line(
+            f"{label}: {len(reps)} files: {full} matched completely, "
+            f"{len(stopped)} xfailed at a later-issue write, {len(failed)} failed; "
+            f"{sum(r.results_compared for r in reps)} results and "
+            f"{sum(r.structures_compared for r in reps)} structures compared, "
+            f"{sum(r.skipped_later for r in reps)} later-issue read ops skipped, "
+            f"{sum(r.ops for r in reps)} ops replayed")
+        for r in failed:
+            tr.write_line(f"  FAILED {r.failure[:300]}")
