@@ -124,7 +124,8 @@ def test_arange_two_level_hex():
 
 
 def test_empty_and_direct_roots():
-    assert dump_tree(make_tree(None, 0)) == "maple_tree(0x10) flags 0, height 0 root (nil)\n(empty)\n"
+    assert dump_tree(make_tree(None, 0)) == (
+        "maple_tree(0x10) flags 0, height 0 root (nil)\n(empty)\n")
     assert dump_tree(make_tree(RootEntry(7), 0)) == (
         "maple_tree(0x10) flags 0, height 0 root 0xf\n0: value 7 (0x7) [0xf]\n")
     assert dump_tree(make_tree(RootEntry("s"), 0, alloc=True), "dec") == (

@@ -512,10 +512,12 @@ class AdvancedRunner(NormalRunner):
             super().op_internal(s, where)
 
 
-@pytest.mark.xfail(reason="advanced API: issue 3", strict=False)
 @pytest.mark.parametrize("part", ADVANCED_PARTS, ids=[p[0] for p in ADVANCED_PARTS])
 def test_table_advanced(part):
     pid, flags, steps = part
+    if pid == "check_root_expand":
+        pytest.xfail("issue 3 open: step 29 (mas_next after a direct-root store) leaves "
+                     "index/last 0 where the kernel test expects ULONG_MAX")
     runner = AdvancedRunner(flags)
     runner.run(steps, pid)
     assert runner.ran == len(steps) and not runner.skipped

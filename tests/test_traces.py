@@ -212,7 +212,6 @@ def _mas_call(mas, name, *args):
         return -exc.errno
 
 
-@pytest.mark.xfail(reason="advanced API: issue 3", strict=False)
 @pytest.mark.parametrize("path", ADVANCED_TRACES, ids=[p.stem for p in ADVANCED_TRACES])
 def test_trace_advanced_post_checks(path):
     from maple_tree import MaState

@@ -408,7 +408,7 @@ def _largest_null_range(leaf: Node, lo: int) -> tuple[int, int]:
 
 
 def _check_leaf_gap_formula(info: _Info) -> None:
-    """For a leaf not ending at ULONG_MAX, the kernel formula equals the plain largest NULL range."""
+    """A leaf not ending at ULONG_MAX: the kernel gap formula == its largest NULL range."""
     leaf, _path, lo, hi, level = info
     if hi == ULONG_MAX or level == 1 or None not in leaf.slots:
         return  # (without NULL slots both are 0)
