@@ -62,6 +62,8 @@ class LeafWrite:
         self.last = last
         pivots = node.pivots
         off = bisect_left(pivots, index)
+        if off == len(pivots):  # index past the node (r side of a spanning store)
+            off -= 1
         self.offset = off
         self.r_min = pivots[off - 1] + 1 if off else min_
         self.r_max = pivots[off]
@@ -139,10 +141,14 @@ class LeafWrite:
 
 
 def _walk_to_leaf(node: Node, mn: int, mx: int, index: int, last: int) -> LeafWrite:
-    """``mas_wr_walk_index``: descend to the leaf holding ``index``."""
+    """``mas_wr_walk_index``: descend to the leaf holding ``index``, or to the
+    last slot when ``index`` lies past the node (``last + 1`` of a spanning
+    store that ends exactly at the spanning node's max)."""
     while node.type != LEAF_64:
         pivots = node.pivots
         off = bisect_left(pivots, index)
+        if off == len(pivots):  # mas_wr_node_walk stops at the last slot
+            off -= 1
         if off:
             mn = pivots[off - 1] + 1
         mx = pivots[off]

@@ -1,0 +1,31 @@
+"""Regression tests for bugs found after the conformance corpus passed."""
+import pytest
+
+from maple_tree import MT_FLAGS_ALLOC_RANGE, MapleTree
+from maple_tree.node import node_min
+
+
+def _internal_below_root(tree):
+    return [c for c in tree._root.slots if not c.is_leaf]
+
+
+@pytest.mark.parametrize("flags", [0, MT_FLAGS_ALLOC_RANGE])
+def test_spanning_store_ending_at_the_spanning_nodes_max(flags):
+    """A non-NULL store that crosses children of an internal node and ends
+    exactly at that node's max: the right side walk (``last + 1``) lies past
+    the node and must stop at its last slot (found by W4 at N=300,000)."""
+    t = MapleTree(flags)
+    for i in range(4000):
+        t.store_range(10 * i, 10 * i + 5, i)
+    assert t.height >= 3
+    nodes = _internal_below_root(t)
+    assert nodes
+    for node in nodes[:-1]:              # not the rightmost: its max is ULONG_MAX
+        lo, hi = node_min(node), node.max
+        first = lo + 3
+        before = {k: t.load(k) for k in (lo, lo + 2, hi + 1, hi + 2)}
+        t.store_range(first, hi, "span")
+        t.validate()
+        assert t.load(first) == "span" and t.load(hi) == "span"
+        assert t.load(lo) == before[lo] and t.load(hi + 1) == before[hi + 1]
+        assert t.find(first) == (first, hi, "span")
