@@ -23,6 +23,7 @@ from typing import Any, Iterator
 from .constants import EBUSY, EINVAL, LEAF_64, ULONG_MAX
 from .entries import ZERO_ENTRY
 from .errors import BusyError, InvalidArgumentError, StateError
+from .args import check_entry, check_key, check_range
 from .node import Node, RootEntry, node_min
 
 __all__ = ["MaState", "START", "ROOT", "NONE", "PAUSE", "ACTIVE", "UNDERFLOW", "OVERFLOW",
@@ -53,9 +54,14 @@ class MaState:
                  "errno")
 
     def __init__(self, tree, index: int = 0, last: int | None = None) -> None:
+        from .tree import MapleTree
+        if not isinstance(tree, MapleTree):
+            raise TypeError(f"MaState needs a MapleTree, not {type(tree).__name__}")
+        index = check_key(index, "index")
+        last = index if last is None else check_key(last, "last")
         self.tree = tree
         self.index = index
-        self.last = index if last is None else last
+        self.last = last
         self.node: Node | None = None
         self.min = 0
         self.max = ULONG_MAX
@@ -76,6 +82,7 @@ class MaState:
 
     def set_range(self, first: int, last: int) -> None:
         """``mas_set_range``: reset and point at ``[first, last]``."""
+        first, last = check_range(first, last)
         self.index = first
         self.last = last
         self.reset()
@@ -359,10 +366,12 @@ class MaState:
     def next(self, max: int = ULONG_MAX) -> Any:
         """``mas_next``: the next entry after the current range, starting at or
         before ``max`` (may be ZERO_ENTRY); None at the limit (``overflow``)."""
+        max = _limit(max)
         return self._guard(self._next_setup, self._next_slot, max, False)
 
     def next_range(self, max: int = ULONG_MAX) -> Any:
         """``mas_next_range``: like :meth:`next` but NULL ranges are returned too."""
+        max = _limit(max)
         return self._guard(self._next_setup, self._next_slot, max, True)
 
     def _prev_setup(self, min_: int) -> tuple[bool, Any]:
@@ -402,10 +411,12 @@ class MaState:
     def prev(self, min: int = 0) -> Any:
         """``mas_prev``: the entry before the current range, ending at or after
         ``min`` (may be ZERO_ENTRY); None at the limit (``underflow``)."""
+        min = _limit(min)
         return self._guard(self._prev_setup, self._prev_slot, min, False)
 
     def prev_range(self, min: int = 0) -> Any:
         """``mas_prev_range``: like :meth:`prev` but NULL ranges are returned too."""
+        min = _limit(min)
         return self._guard(self._prev_setup, self._prev_slot, min, True)
 
     # -- find -------------------------------------------------------------
@@ -461,6 +472,7 @@ class MaState:
     def find(self, max: int = ULONG_MAX) -> Any:
         """``mas_find``: first call, the entry at or after ``index`` up to ``max``;
         later calls, the next entry.  May return ZERO_ENTRY."""
+        max = _limit(max)
         snap = self._snapshot()
         try:
             done, entry = self._find_setup(max)
@@ -475,6 +487,7 @@ class MaState:
 
     def find_range(self, max: int = ULONG_MAX) -> Any:
         """``mas_find_range``: like :meth:`find` but NULL ranges are returned too."""
+        max = _limit(max)
         return self._guard(self._find_setup, self._next_slot, max, True)
 
     def _find_rev_setup(self, min_: int) -> tuple[bool, Any]:
@@ -522,10 +535,12 @@ class MaState:
     def find_rev(self, min: int = 0) -> Any:
         """``mas_find_rev``: first call, the entry at or below ``index`` down to
         ``min``; later calls, the previous entry.  May return ZERO_ENTRY."""
+        min = _limit(min)
         return self._guard(self._find_rev_setup, self._prev_slot, min, False)
 
     def find_range_rev(self, min: int = 0) -> Any:
         """``mas_find_range_rev``: like :meth:`find_rev` with NULL ranges too."""
+        min = _limit(min)
         return self._guard(self._find_rev_setup, self._prev_slot, min, True)
 
     def for_each(self, max: int = ULONG_MAX) -> Iterator[Any]:
@@ -548,12 +563,11 @@ class MaState:
     # -- writes ------------------------------------------------------------
     def _write(self, entry: Any) -> Any:
         from .write import store
-        from .tree import _entry
         if self.status == ERROR:
             raise StateError("the state is in error status")
         if self.index > self.last:
             raise InvalidArgumentError(f"index {self.index} > last {self.last}")
-        entry = _entry(entry)
+        entry = check_entry(entry)
         self._prealloc_setup(entry)
         content = self._start()
         return store(self.tree, self.index, self.last, entry, mas=self, root_content=content)
@@ -660,6 +674,7 @@ class MaState:
         (the state is then in status ``error`` with ``index``/``last`` = the
         window).  O(log n) on allocation trees.
         """
+        min, max, size = check_key(min, "min"), check_key(max, "max"), check_key(size, "size")
         if min > max or size == 0 or max - min < size - 1:
             raise InvalidArgumentError("invalid gap search window or size")
         if self.status == START:
@@ -773,6 +788,7 @@ class MaState:
     def empty_area_rev(self, min: int, max: int, size: int) -> None:
         """``mas_empty_area_rev``: the highest free run of ``size`` keys inside
         ``[min, max]``; same contract as :meth:`empty_area`."""
+        min, max, size = check_key(min, "min"), check_key(max, "max"), check_key(size, "size")
         if min > max or size == 0 or max - min < size - 1:
             raise InvalidArgumentError("invalid gap search window or size")
         last_node = self.node
@@ -805,6 +821,13 @@ class MaState:
             self.last = gap_max
         self.index = self.last - size + 1
         self.end = len(self.node.pivots) - 1
+
+
+def _limit(value: Any) -> int:
+    """A search limit: fast path for plain ints, else the full key check."""
+    if value.__class__ is int and 0 <= value <= ULONG_MAX:
+        return value
+    return check_key(value, "limit")
 
 
 def _root_entry(tree) -> Any:
