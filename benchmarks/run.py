@@ -1,4 +1,4 @@
-"""Run the W1-W5 / W8 workloads and the SortedDict point-load comparison; print tables.
+"""Run the W1-W6 / W8 workloads and the SortedDict comparisons; print tables.
 
     python benchmarks/run.py --n 10000 --n 1000000
 
@@ -32,7 +32,12 @@ C_NS = {
     "W3": (52.6, 252, 46.9, 226),
     "W4": (462, 1002, 388, 886),
     "W5": (449, 982, 385, 892),
+    "W6a": (78.9, 339, None, None),
+    "W6b": (64.3, 353, None, None),
+    "W6c": (291, 408, None, None),
+    "W6d": (210, 236, None, None),
     "W8a": (6.5, 7.2, 6.3, 6.7),
+    "W8a-list": (6.5, 7.2, 6.3, 6.7),
     "W8b": (32.2, 36.9, 34.1, 41.1),
 }
 
@@ -42,10 +47,17 @@ DESCRIPTIONS = {
     "W3": "random point load (load)",
     "W4": "random range overwrite (store_range, len 2..51)",
     "W5": "erase every entry, random order (erase)",
-    "W8a": "iterate all, iter(tree) (per entry)",
+    "W6a": "gap search, MaState.empty_area_rev",
+    "W6b": "gap search, MaState.empty_area",
+    "W6c": "alloc_rrange fill, top-down",
+    "W6d": "alloc_range fill, bottom-up",
+    "W8a": "iterate all, MaState.for_each (per entry)",
+    "W8a-list": "iterate all, list(tree) (per entry)",
     "W8b": "iterate all, find/find_after (per entry)",
 }
 ALL = list(DESCRIPTIONS)
+#: workloads defined for ALLOC_RANGE trees only (no row for the plain flag set)
+ALLOC_ONLY = {"W6a", "W6b", "W6c", "W6d"}
 
 
 def c_figure(name: str, flags_name: str, n: int) -> float | None:
@@ -58,8 +70,10 @@ def run_once(flags_name: str, n: int, names: list[str], check_shapes: bool,
              report) -> None:
     """One pass of the chosen workloads; calls ``report(name, seconds per op)`` after each."""
     wanted = set(names)
+    if flags_name != "alloc":
+        wanted -= ALLOC_ONLY
     w1_tree = None
-    if {"W1", "W3", "W8a", "W8b"} & wanted:
+    if {"W1", "W3", "W8a", "W8a-list", "W8b"} & wanted:
         w1_tree, dt = wl.w1(flags_name, n, check_shapes)
         if "W1" in wanted:
             report("W1", dt / n)
@@ -67,6 +81,8 @@ def run_once(flags_name: str, n: int, names: list[str], check_shapes: bool,
         report("W3", wl.w3(w1_tree, n) / n)
     if "W8a" in wanted:
         report("W8a", wl.w8a(w1_tree, n) / n)
+    if "W8a-list" in wanted:
+        report("W8a-list", wl.w8a_list(w1_tree, n) / n)
     if "W8b" in wanted:
         report("W8b", wl.w8b(w1_tree, n) / n)
     del w1_tree
@@ -80,6 +96,21 @@ def run_once(flags_name: str, n: int, names: list[str], check_shapes: bool,
         report("W4", dt / n)
     if "W5" in wanted:
         report("W5", wl.w5(flags_name, n) / n)
+    if {"W6a", "W6b"} & wanted:
+        w6_tree, ranges, top = wl.build_w6(n)
+        if "W6a" in wanted:
+            report("W6a", wl.w6a(w6_tree, ranges, top, n) / n)
+        if "W6b" in wanted:
+            report("W6b", wl.w6b(w6_tree, ranges, top, n) / n)
+        del w6_tree, ranges
+    if "W6c" in wanted:
+        _tree, dt = wl.w6c(n)
+        del _tree
+        report("W6c", dt / n)
+    if "W6d" in wanted:
+        _tree, dt = wl.w6d(n)
+        del _tree
+        report("W6d", dt / n)
 
 
 def print_row(name: str, flags_name: str, n: int, per_op: float) -> None:
@@ -106,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="do not require the kernel's W1/W2 node counts and heights")
     p.add_argument("--compare-n", type=int, default=100_000,
                    help="N of the SortedDict point-load comparison (0 to skip)")
+    p.add_argument("--gapq-n", type=int, default=100_000,
+                   help="N of the SortedDict no-fit gap query comparison (0 to skip)")
+    p.add_argument("--gapq-queries", type=int, default=300,
+                   help="queries of the no-fit gap query comparison (default 300)")
     args = p.parse_args(argv)
     ns = args.n or [10_000]
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
@@ -158,6 +193,23 @@ def main(argv: list[str] | None = None) -> int:
             for label, t in (("alloc", t_alloc), ("plain", t_plain)):
                 print(f"  MapleTree.load, {label:<5}: {t / n * 1e6:.3f} us/op  "
                       f"= {t / t_sd:.2f}x SortedDict")
+    if args.gapq_n:
+        print()
+        try:
+            import sortedcontainers  # noqa: F401
+        except ImportError:
+            print("no-fit gap query comparison skipped: sortedcontainers is not installed "
+                  "(pip install '.[bench]')")
+        else:
+            n = args.gapq_n
+            t_ours, t_sd, q = wl.nofit_gap_query(n, args.gapq_queries)
+            print(f"no-fit gap query (lowest free x >= lo with [x, x+256) free; no gap "
+                  f"between ranges fits), N={n:,}, {q} queries, same process, same answers:")
+            print(f"  sortedcontainers.SortedDict range map (bisect_right + peekitem, "
+                  f"then irange): {t_sd / q * 1e6:,.1f} us/query")
+            print(f"  MaState.empty_area(lo, ULONG_MAX, 256), ALLOC_RANGE tree: "
+                  f"{t_ours / q * 1e6:,.1f} us/query")
+            print(f"  speed ratio SortedDict / MapleTree: {t_sd / t_ours:,.0f}x")
     print(f"\ntotal wall time {time.perf_counter() - started:.1f} s")
     return 0
 

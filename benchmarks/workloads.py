@@ -1,4 +1,4 @@
-"""The W1-W5 and W8 workloads of ../shared/docs/benchmarks.md, on maple_tree.MapleTree.
+"""The W1-W6 and W8 workloads of ../shared/docs/benchmarks.md, on maple_tree.MapleTree.
 
 Each workload is replayed exactly as defined there (same splitmix64 streams, same
 seeds, same ranges and values; ``xa_mk_value(v)`` is stored as the Python int ``v``)
@@ -19,12 +19,20 @@ Checks (beyond every returned value being the expected one):
 * W4 final non-NULL entry count 7,201 / 717,834 (at other N: only structural
   validity and ordering of the result);
 * W5: every erase returns ``p`` and the tree ends with no entry;
-* W8: every entry is seen once, in order.
+* W6: the W6 tree's top (101,587,111 / 10,247,336,448); every gap-search and
+  allocation answer equals the one computed from the list of free intervals
+  (no tree involved); W6a successes 9,999 at N = 10,000 and all at
+  1,000,000; W6b, W6c and W6d all succeed;
+* W8: every entry is seen once, in order;
+* the no-fit gap query: MapleTree and the SortedDict range map give the same
+  answer to every query.
 """
 from __future__ import annotations
 
 import time
-from maple_tree import MT_FLAGS_ALLOC_RANGE, ULONG_MAX, MapleTree
+from bisect import bisect_right
+
+from maple_tree import MT_FLAGS_ALLOC_RANGE, ULONG_MAX, MapleError, MapleTree, MaState
 from maple_tree.cli import tree_stats
 
 MASK64 = (1 << 64) - 1
@@ -35,6 +43,14 @@ SEED_W2 = 0x5702
 SEED_W3 = 0x5703
 SEED_W4 = 0x5704
 SEED_W5 = 0x5705
+SEED_W6 = 0x5706
+SEED_W6A = 0x5761
+SEED_W6B = 0x5762
+#: seed of the section-2 range-map data of the no-fit gap query comparison
+#: (benchmarks.md gives the distributions, not a seed)
+SEED_GAPQ = 0x5790
+
+W6_SIZE = 4096
 
 
 class WorkloadCheckError(AssertionError):
@@ -85,6 +101,8 @@ W2_NODES = {("alloc", 10_000): 1_750, ("alloc", 1_000_000): 175_014,
             ("plain", 10_000): 1_658, ("plain", 1_000_000): 165_079}
 W3_HITS = {10_000: 6_070, 1_000_000: 600_441}
 W4_FINAL = {10_000: 7_201, 1_000_000: 717_834}
+W6_TOP = {10_000: 101_587_111, 1_000_000: 10_247_336_448}
+W6A_OK = {10_000: 9_999, 1_000_000: 1_000_000}
 
 
 def _flags(flags_name: str) -> int:
@@ -205,12 +223,24 @@ def w5(flags_name: str, n: int) -> float:
 
 
 def w8a(w1_tree: MapleTree, n: int) -> float:
-    """W8a iterate the W1 tree with the tree iterator (the mas_for_each analogue)."""
+    """W8a: ``mas_set(0)`` then ``mas_for_each(..., ULONG_MAX)`` over the W1 tree,
+    i.e. ``MaState(tree).for_each()``; the cursor steps slot by slot."""
+    t0 = time.perf_counter()
+    mas = MaState(w1_tree)
+    mas.set(0)
+    seen = list(mas.for_each(ULONG_MAX))
+    dt = time.perf_counter() - t0
+    check(seen == list(range(n)), "W8a: mas_for_each did not yield every entry in order")
+    return dt
+
+
+def w8a_list(w1_tree: MapleTree, n: int) -> float:
+    """W8a with the tree iterator instead: ``list(tree)`` of (first, last, entry)."""
     t0 = time.perf_counter()
     items = list(w1_tree)
     dt = time.perf_counter() - t0
     check(len(items) == n and all(it == (10 * i, 10 * i + 5, i) for i, it in enumerate(items)),
-          "W8a: iteration did not yield every entry in order")
+          "W8a-list: iteration did not yield every entry in order")
     return dt
 
 
@@ -269,3 +299,257 @@ def sorteddict_point_loads(n: int) -> tuple[float, float, float]:
         check(results == want, f"MapleTree {flags_name}: wrong point-load answer")
     return t_sd, times[0], times[1]
 
+
+
+# -- W6: gap search and allocation (ALLOC_RANGE only) -------------------------
+
+def w6_ranges(n: int) -> tuple[list[tuple[int, int]], int]:
+    """The W6 ranges ``[start, last]`` (seed 0x5706) and ``top`` (the highest occupied key)."""
+    rng = SplitMix64(SEED_W6)
+    cursor = 0
+    ranges = []
+    for _ in range(n):
+        gap = rng.below(16384)
+        length = 1 + rng.below(4096)
+        start = cursor + gap
+        last = start + length - 1
+        ranges.append((start, last))
+        cursor = last + 1
+    top = cursor - 1
+    if n in W6_TOP:
+        check(top == W6_TOP[n], f"W6 N={n}: top {top:,}, expected {W6_TOP[n]:,}")
+    return ranges, top
+
+
+def build_w6(n: int) -> tuple[MapleTree, list[tuple[int, int]], int]:
+    """The W6 tree (untimed): range i holds value i.  Returns (tree, ranges, top)."""
+    ranges, top = w6_ranges(n)
+    tree = MapleTree(MT_FLAGS_ALLOC_RANGE)
+    store_range = tree.store_range
+    for i, (start, last) in enumerate(ranges):
+        store_range(start, last, i)
+    return tree, ranges, top
+
+
+def free_intervals(ranges: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """The free keys around sorted disjoint ``[start, last]`` ranges, as two lists
+    (firsts, lasts) of inclusive intervals; an interval may be empty (last = first - 1)."""
+    firsts, lasts = [], []
+    nxt = 0
+    for start, last in ranges:
+        firsts.append(nxt)
+        lasts.append(start - 1)
+        nxt = last + 1
+    firsts.append(nxt)
+    lasts.append(ULONG_MAX)
+    return firsts, lasts
+
+
+def ref_lowest(firsts: list[int], lasts: list[int], lo: int, hi: int, size: int) -> int:
+    """Lowest x in [lo, hi] with [x, x+size-1] free and inside the window; -EBUSY if none."""
+    j = max(bisect_right(firsts, lo) - 1, 0)
+    while j < len(firsts) and firsts[j] <= hi:
+        x = max(firsts[j], lo)
+        if min(lasts[j], hi) - x + 1 >= size:
+            return x
+        j += 1
+    return -16
+
+
+def ref_highest(firsts: list[int], lasts: list[int], lo: int, hi: int, size: int) -> int:
+    """Highest x with [x, x+size-1] free inside [lo, hi]; -EBUSY if none."""
+    j = bisect_right(firsts, hi) - 1
+    while j >= 0 and lasts[j] >= lo:
+        end = min(lasts[j], hi)
+        if end - max(firsts[j], lo) + 1 >= size:
+            return end - size + 1
+        j -= 1
+    return -16
+
+
+def w6a(w6_tree: MapleTree, ranges: list[tuple[int, int]], top: int, n: int) -> float:
+    """W6a: n ``empty_area_rev(0, hi, 4096)`` from a reset state, hi = below(top + 1),
+    seed 0x5761.  A failed search is recorded as ``-errno``."""
+    rng = SplitMix64(SEED_W6A)
+    his = [rng.below(top + 1) for _ in range(n)]
+    size = W6_SIZE
+    mas = MaState(w6_tree)
+    reset = mas.reset
+    search = mas.empty_area_rev
+    results = []
+    append = results.append
+    t0 = time.perf_counter()
+    for hi in his:
+        reset()
+        try:
+            search(0, hi, size)
+            append(mas.index)
+        except MapleError as e:
+            append(-e.errno)
+    dt = time.perf_counter() - t0
+    firsts, lasts = free_intervals(ranges)
+    ok = 0
+    for hi, got in zip(his, results):
+        want = -22 if hi < size - 1 else ref_highest(firsts, lasts, 0, hi, size)
+        check(got == want, f"W6a: empty_area_rev(0, {hi}, {size}) gave {got}, expected {want}")
+        ok += got >= 0
+    if n in W6A_OK:
+        check(ok == W6A_OK[n], f"W6a N={n}: {ok} searches succeeded, expected {W6A_OK[n]}")
+    return dt
+
+
+def w6b(w6_tree: MapleTree, ranges: list[tuple[int, int]], top: int, n: int) -> float:
+    """W6b: n ``empty_area(lo, ULONG_MAX, 4096)`` from a reset state, lo = below(top + 1),
+    seed 0x5762.  Every search succeeds (the space above top is free)."""
+    rng = SplitMix64(SEED_W6B)
+    los = [rng.below(top + 1) for _ in range(n)]
+    size = W6_SIZE
+    mas = MaState(w6_tree)
+    reset = mas.reset
+    search = mas.empty_area
+    results = []
+    append = results.append
+    t0 = time.perf_counter()
+    for lo in los:
+        reset()
+        try:
+            search(lo, ULONG_MAX, size)
+            append(mas.index)
+        except MapleError as e:
+            append(-e.errno)
+    dt = time.perf_counter() - t0
+    firsts, lasts = free_intervals(ranges)
+    for lo, got in zip(los, results):
+        want = ref_lowest(firsts, lasts, lo, ULONG_MAX, size)
+        check(got == want, f"W6b: empty_area({lo}, ULONG_MAX, {size}) gave {got}, expected {want}")
+    return dt
+
+
+def _w6_alloc(n: int, rev: bool) -> tuple[MapleTree, float]:
+    tree, ranges, top = build_w6(n)
+    size = W6_SIZE
+    alloc = tree.alloc_rrange if rev else tree.alloc_range
+    values = range(n, 2 * n)
+    t0 = time.perf_counter()
+    starts = [alloc(size, v, 0, top) for v in values]
+    dt = time.perf_counter() - t0
+    # reference: highest (lowest) fit only ever moves down (up) through the free intervals
+    firsts, lasts = free_intervals(ranges)
+    lasts[-1] = top  # the window is [0, top]; the tail interval lies above it
+    want = []
+    if rev:
+        j = len(firsts) - 1
+        for _ in range(n):
+            while lasts[j] - firsts[j] + 1 < size:
+                j -= 1
+            lasts[j] -= size
+            want.append(lasts[j] + 1)
+    else:
+        j = 0
+        for _ in range(n):
+            while lasts[j] - firsts[j] + 1 < size:
+                j += 1
+            want.append(firsts[j])
+            firsts[j] += size
+    name = "W6c alloc_rrange" if rev else "W6d alloc_range"
+    check(starts == want, f"{name}: an allocation differs from the highest/lowest fit")
+    return tree, dt
+
+
+def w6c(n: int) -> tuple[MapleTree, float]:
+    """W6c: on a fresh W6 tree, n ``alloc_rrange(4096, N + k, 0, top)`` (top-down)."""
+    return _w6_alloc(n, True)
+
+
+def w6d(n: int) -> tuple[MapleTree, float]:
+    """W6d: on a fresh W6 tree, n ``alloc_range(4096, N + k, 0, top)`` (bottom-up)."""
+    return _w6_alloc(n, False)
+
+
+# -- the no-fit gap query against a SortedDict range map ----------------------
+
+def gapq_ranges(n: int) -> list[tuple[int, int]]:
+    """benchmarks.md section 2 data: n half-open ranges ``[start, end)``, 1-32 long,
+    left to right; the gap before each is 0 (70 %), 1-15 (25 %) or 16-64 (5 %)."""
+    rng = SplitMix64(SEED_GAPQ)
+    pos = 0
+    out = []
+    for _ in range(n):
+        r = rng.below(100)
+        if r < 70:
+            gap = 0
+        elif r < 95:
+            gap = 1 + rng.below(15)
+        else:
+            gap = 16 + rng.below(49)
+        start = pos + gap
+        end = start + 1 + rng.below(32)
+        out.append((start, end))
+        pos = end
+    return out
+
+
+def nofit_gap_query(n: int, queries: int = 300, size: int = 256) -> tuple[float, float, int]:
+    """"Lowest free x >= lo with [x, x+size) free" on the section-2 data, size 256:
+    no gap between ranges is that large, so every answer is the tail and both
+    searches must get there.
+
+    Ours: ``MaState.empty_area(lo, ULONG_MAX, size)`` from a reset state on an
+    ALLOC_RANGE tree holding ``[start, end - 1] -> i``.  Theirs: a
+    ``sortedcontainers.SortedDict`` start -> (end, value) walked as a user would
+    (floor via ``bisect_right`` + ``peekitem``, then ``irange``).  lo is uniform over
+    the occupied key space.  Returns (seconds ours, seconds SortedDict, queries)
+    for all queries; every answer is checked to agree.
+    """
+    from sortedcontainers import SortedDict
+
+    data = gapq_ranges(n)
+    extent = data[-1][1]
+    rng = SplitMix64(SEED_GAPQ ^ 0xFFFF)
+    los = [rng.below(extent) for _ in range(queries)]
+
+    tree = MapleTree(MT_FLAGS_ALLOC_RANGE)
+    store_range = tree.store_range
+    for i, (start, end) in enumerate(data):
+        store_range(start, end - 1, i)
+    d = SortedDict({start: (end, i) for i, (start, end) in enumerate(data)})
+
+    mas = MaState(tree)
+    reset = mas.reset
+    search = mas.empty_area
+    ours = []
+    t0 = time.perf_counter()
+    for lo in los:
+        reset()
+        search(lo, ULONG_MAX, size)
+        ours.append(mas.index)
+    t_ours = time.perf_counter() - t0
+
+    bisect_r = d.bisect_right
+    peekitem = d.peekitem
+    irange = d.irange
+
+    def sd_lowest_gap(lo: int) -> int:
+        x = lo
+        i = bisect_r(lo) - 1
+        if i >= 0:
+            _start, (end, _v) = peekitem(i)
+            if end > x:
+                x = end
+        for start in irange(minimum=x):
+            if start - x >= size:
+                return x
+            end = d[start][0]
+            if end > x:
+                x = end
+        return x
+
+    theirs = []
+    t0 = time.perf_counter()
+    for lo in los:
+        theirs.append(sd_lowest_gap(lo))
+    t_sd = time.perf_counter() - t0
+    check(ours == theirs, "no-fit gap query: MapleTree and SortedDict answers differ")
+    check(all(x == max(lo, extent) for lo, x in zip(los, ours)),
+          "no-fit gap query: an answer is not the tail")
+    return t_ours, t_sd, queries

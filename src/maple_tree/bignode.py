@@ -25,7 +25,11 @@ __all__ = ["BigNode", "calc_split", "no_null_split", "node_from_big", "copy_in",
 
 
 class BigNode:
-    """Parallel lists ``piv``/``slot``/``gap`` and the target node ``type``."""
+    """Parallel lists ``piv``/``slot``/``gap`` and the target node ``type``.
+
+    ``gap`` is None where no gap is kept: leaf-level content, and every level
+    of a tree without ``MT_FLAGS_ALLOC_RANGE``.
+    """
 
     __slots__ = ("piv", "slot", "gap", "type")
 
@@ -34,7 +38,7 @@ class BigNode:
         self.type = type
         self.piv = piv if piv is not None else []
         self.slot = slot if slot is not None else []
-        self.gap = gap if gap is not None else [0] * len(self.piv)
+        self.gap = gap
 
     def __len__(self) -> int:
         return len(self.piv)
@@ -49,19 +53,17 @@ def copy_in(bn: BigNode, pos: Pos, start: int, end: int) -> None:
     stop = min(end, len(node.pivots) - 1) + 1
     bn.piv.extend(node.pivots[start:stop])
     bn.slot.extend(node.slots[start:stop])
-    if node.gaps is not None:
+    if bn.gap is not None:
         bn.gap.extend(node.gaps[start:stop])
-    else:
-        bn.gap.extend([0] * max(0, stop - start))
 
 
 def prepend_node(bn: BigNode, node: Node) -> int:
     """Put every slot of ``node`` in front of ``bn`` (``mab_shift_right`` + copy); returns the count."""
-    n = len(node.pivots)
     bn.piv[:0] = node.pivots
     bn.slot[:0] = node.slots
-    bn.gap[:0] = node.gaps if node.gaps is not None else [0] * n
-    return n
+    if bn.gap is not None:
+        bn.gap[:0] = node.gaps
+    return len(node.pivots)
 
 
 def append_child(bn: BigNode, pos: Pos, alloc: bool) -> None:
@@ -70,7 +72,8 @@ def append_child(bn: BigNode, pos: Pos, alloc: bool) -> None:
     if node is None:
         return
     bn.slot.append(node)
-    bn.gap.append(node_max_gap(node, pos.min) if alloc else 0)
+    if alloc:
+        bn.gap.append(node_max_gap(node, pos.min))
     bn.piv.append(pos.max)
 
 

@@ -115,12 +115,12 @@ def spanning_rebalance(tree, bn: BigNode, orig_l: Pos, orig_r: Pos, count: int) 
     dead: list[Node] = [orig_l.node]
     if orig_r.node is not orig_l.node:
         dead.append(orig_r.node)
-    if (orig_l.min != 0 or orig_r.max != ULONG_MAX) and len(bn) <= MT_MIN_SLOTS[bn.type]:
+    if (orig_l.min != 0 or orig_r.max != ULONG_MAX) and len(bn.piv) <= MT_MIN_SLOTS[bn.type]:
         _pull_neighbour(bn, orig_l, orig_r, l, dead)
     new_height = 0
     while count:
         count -= 1
-        b_end = len(bn) - 1
+        b_end = len(bn.piv) - 1
         ntype = orig_l.node.type
         bn.type = ntype
         if b_end < MT_SLOTS[ntype]:
@@ -153,10 +153,10 @@ def spanning_rebalance(tree, bn: BigNode, orig_l: Pos, orig_r: Pos, count: int) 
             replace_subtree(tree, None, left, new_height, 0, new_nodes, dead)
             return
         _ascend_pair(orig_l, orig_r, l, r, dead)
-        bn = BigNode(orig_l.node.type)
+        bn = BigNode(orig_l.node.type, gap=[] if alloc else None)
         if orig_l.offset:
             copy_in(bn, orig_l, 0, orig_l.offset - 1)
-        l.offset = len(bn)
+        l.offset = len(bn.piv)
         append_child(bn, l, alloc)
         append_child(bn, m, alloc)
         append_child(bn, r, alloc)
@@ -165,8 +165,8 @@ def spanning_rebalance(tree, bn: BigNode, orig_l: Pos, orig_r: Pos, count: int) 
             orig_r.last = orig_r.max
         orig_l.last = orig_l.max
         ptype = orig_l.node.type
-        if len(bn) > MT_MIN_SLOTS[ptype]:
-            if len(bn) > MT_SLOTS[ptype]:
+        if len(bn.piv) > MT_MIN_SLOTS[ptype]:
+            if len(bn.piv) > MT_SLOTS[ptype]:
                 continue
             if orig_l.node is orig_r.node:
                 break

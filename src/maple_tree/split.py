@@ -15,7 +15,8 @@ a B* tree), which ends the climb early.
 """
 from __future__ import annotations
 
-from .bignode import BigNode, append_child, calc_split, copy_in, no_null_split, node_from_big
+from .bignode import (BigNode, append_child, calc_split, copy_in, no_null_split, node_from_big,
+                      prepend_node)
 from .constants import ARANGE_64, LEAF_64, MT_SLOTS, RANGE_64, ULONG_MAX
 from .install import replace_subtree
 from .node import Node
@@ -60,12 +61,12 @@ def _fill_parent(st: _SplitState, mas: Pos, skip: int) -> BigNode:
         cp = True
         st.dead.append(mas.node)
         ascend(mas)
-    bn = BigNode(mas.node.type)
+    bn = BigNode(mas.node.type, gap=[] if st.alloc else None)
     if cp and l.offset:
         copy_in(bn, mas, 0, l.offset - 1)
-    split = len(bn)
+    split = len(bn.piv)
     append_child(bn, l, st.alloc)
-    r.offset = len(bn)
+    r.offset = len(bn.piv)
     append_child(bn, r, st.alloc)
     if cp and bn.piv[-1] != mas.max:
         copy_in(bn, mas, split + skip, MT_SLOTS[mas.node.type] - 1)
@@ -81,37 +82,44 @@ def _final_node(st: _SplitState, mas: Pos, bn: BigNode) -> Node:
     st.new_nodes.append(node)
     st.l.node = node
     st.l.max = node.pivots[-1]
-    mas.offset = len(bn) - 1
+    mas.offset = len(bn.piv) - 1
     return node
 
 
 def _push(st: _SplitState, mas: Pos, bn: BigNode, left: bool) -> Node | None:
     """``mas_push_data``: move entries into a sibling with room instead of
     adding a node; returns the rebuilt parent, or None if the sibling is full."""
-    tmp = mas.copy()
-    if not (prev_sibling(tmp) if left else next_sibling(tmp)):
+    node = mas.node
+    parent = node.parent
+    if parent is None:
         return None
-    end = len(tmp.node.pivots) - 1
-    slot_total = len(bn) - 1 + end
-    space = 2 * MT_SLOTS[mas.node.type] - 2
+    sib_slot = node.parent_slot + (-1 if left else 1)
+    if sib_slot < 0 or sib_slot >= len(parent.pivots):
+        return None
+    end = len(parent.slots[sib_slot].pivots) - 1
+    slot_total = len(bn.piv) - 1 + end
+    space = 2 * MT_SLOTS[node.type] - 2
     if bn.type == LEAF_64:
         space -= 1
     if mas.max == ULONG_MAX:
         space -= 1
-    if slot_total >= space:
+    if slot_total >= space:  # checked before moving a state: most pushes fail here
         return None
+    tmp = mas.copy()
+    if left:
+        prev_sibling(tmp)
+    else:
+        next_sibling(tmp)
     split = MT_SLOTS[bn.type] - 2
     if left:
-        bn.piv[:0] = tmp.node.pivots
-        bn.slot[:0] = tmp.node.slots
-        bn.gap[:0] = tmp.node.gaps if tmp.node.gaps is not None else [0] * (end + 1)
+        prepend_node(bn, tmp.node)
         b_end = slot_total + 1
         st.dead.append(mas.node)
         mas.set(tmp)
         st.l.set(tmp)
     else:
         copy_in(bn, tmp, 0, end)
-        b_end = len(bn)
+        b_end = len(bn.piv)
         st.dead.append(tmp.node)
         st.r.set(tmp)
         split = slot_total - split
@@ -130,7 +138,7 @@ def split_store(tree, mas: Pos, bn: BigNode) -> None:
     top: Node | None = None
     while height <= orig_height:
         height += 1
-        if MT_SLOTS[bn.type] > len(bn) - 1:
+        if MT_SLOTS[bn.type] > len(bn.piv) - 1:
             top = _final_node(st, mas, bn)
             break
         st.l.set(mas)
@@ -141,8 +149,8 @@ def split_store(tree, mas: Pos, bn: BigNode) -> None:
         if top is not None:
             height += 1
             break
-        split, _ = calc_split(bn, len(bn) - 1, tree._bulk)
-        _split_data(st, bn, mas, split, len(bn) - 1)
+        split, _ = calc_split(bn, len(bn.piv) - 1, tree._bulk)
+        _split_data(st, bn, mas, split, len(bn.piv) - 1)
         st.r.max = mas.max
         bn = _fill_parent(st, mas, 1)
     st.dead.append(mas.node)

@@ -22,7 +22,7 @@ from typing import Any, Iterator, Optional
 
 from .constants import (LEAF_64, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_ALLOC_WRAPPED, MT_FLAGS_USE_RCU, MT_FLAGS_USER_MASK,
                         ULONG_MAX)
-from .entries import ZERO_ENTRY, is_advanced, is_reserved
+from .entries import ZERO_ENTRY, InternalEntry, is_reserved
 from .errors import InvalidArgumentError, InvalidTypeError
 from .node import Node, RootEntry
 from .args import check_entry as _entry, check_key as _key, check_range as _range
@@ -313,8 +313,11 @@ class MapleTree:
         >>> t = MapleTree(); t.store_range(0, 9, "a"); t.store_range(5, 14, "b"); list(t)
         [(0, 4, 'a'), (5, 14, 'b')]
         """
-        first, last = _range(first, last)
-        store(self, first, last, _entry(entry))
+        if not (first.__class__ is int and last.__class__ is int
+                and 0 <= first <= last <= ULONG_MAX) or entry.__class__ is InternalEntry:
+            first, last = _range(first, last)
+            entry = _entry(entry)
+        store(self, first, last, entry)
 
     def store(self, index: int, entry: Any) -> None:
         """``mtree_store``: :meth:`store_range` of the single key ``index``.

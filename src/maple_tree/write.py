@@ -117,6 +117,12 @@ class LeafWrite:
 
     def big_node(self, entry: Any, offset_end: int) -> BigNode:
         """``mas_store_b_node``: the leaf's content with the write applied."""
+        piv, sl = self.new_content(entry, offset_end)
+        return BigNode(LEAF_64, piv, sl)
+
+    def new_content(self, entry: Any, offset_end: int) -> tuple[list[int], list[Any]]:
+        """The leaf's pivots and slots after the write (what every in-leaf
+        store type -- append, slot store, node store -- produces)."""
         node = self.node
         pivots = node.pivots
         slots = node.slots
@@ -137,7 +143,7 @@ class LeafWrite:
                 piv.append(p)
             piv.extend(pivots[offset_end + 1:])
             sl.extend(slots[offset_end + 1:])
-        return BigNode(LEAF_64, piv, sl)
+        return piv, sl
 
 
 def _walk_to_leaf(node: Node, mn: int, mx: int, index: int, last: int) -> LeafWrite:
@@ -334,15 +340,26 @@ def store(tree, index: int, last: int, entry: Any, insert: bool = False, mas=Non
         if mas is not None:
             _settle(tree, mas, wr.index, entry)
         return content
-    bn = wr.big_node(entry, wr.offset_end)
-    node.pivots = bn.piv
-    node.slots = bn.slot
+    if tree._alloc and node.parent is not None:
+        # a gap changes only if a NULL range is written or cut
+        gap_changed = entry is None or _has_null(node.slots, wr.offset, wr.offset_end)
+    else:
+        gap_changed = False
+    node.pivots, node.slots = wr.new_content(entry, wr.offset_end)
     if mas is not None:
         mas.offset = wr.entry_offset
         mas.end = new_end
-    if tree._alloc and node.parent is not None:
+    if gap_changed:
         update_gap(node, wr.min)
     return content
+
+
+def _has_null(slots: list, first: int, last: int) -> bool:
+    """Is any of ``slots[first..last]`` empty (identity test, no ``==``)?"""
+    for i in range(first, last + 1):
+        if slots[i] is None:
+            return True
+    return False
 
 
 def _settle(tree, mas, index: int, entry: Any) -> None:
