@@ -62,6 +62,7 @@ def test_workloads_tiny(flags_name):
     tree.validate()
     wl.w3(tree, N)
     wl.w8a(tree, N)
+    wl.w8a_list(tree, N)
     wl.w8b(tree, N)
     tree2, _ = wl.w2(flags_name, N)
     tree2.validate()
@@ -80,11 +81,99 @@ def test_checks_catch_a_wrong_answer():
 
 def test_run_py_tiny(capsys):
     run = _load("bench_run", "run.py")
-    assert run.main(["--n", "300", "--compare-n", "300"]) == 0
+    assert run.main(["--n", "300", "--compare-n", "300", "--gapq-n", "300",
+                     "--gapq-queries", "20"]) == 0
     out = capsys.readouterr().out
     for name in run.ALL:
-        assert out.count(f"\n{name} ") == 2  # one row per flag set
+        # one row per flag set; W6 is defined for ALLOC_RANGE only
+        assert out.count(f"\n{name} ") == (1 if name in run.ALLOC_ONLY else 2), name
     assert "SortedDict" in out
+    assert "no-fit gap query" in out and "us/query" in out
+
+
+# -- W6 and the no-fit gap query ---------------------------------------------
+
+def test_w6_tree_top_matches_the_kernel_figure():
+    # the assertion inside w6_ranges checks 101,587,111 at N = 10,000
+    _ranges, top = wl.w6_ranges(10_000)
+    assert top == 101_587_111
+
+
+def test_w6_tree_tiny():
+    tree, ranges, top = wl.build_w6(N)
+    tree.validate()
+    assert list(tree) == [(s, l, i) for i, (s, l) in enumerate(ranges)]
+    assert top == ranges[-1][1]
+
+
+def test_w6_workloads_tiny():
+    tree, ranges, top = wl.build_w6(N)
+    assert wl.w6a(tree, ranges, top, N) >= 0
+    assert wl.w6b(tree, ranges, top, N) >= 0
+    tree.validate()  # the searches do not change the tree
+    assert list(tree) == [(s, l, i) for i, (s, l) in enumerate(ranges)]
+    for fill in (wl.w6c, wl.w6d):
+        t, dt = fill(N)
+        assert dt >= 0
+        t.validate()
+        items = list(t)
+        assert len(items) == 2 * N
+        assert sorted(v for _f, _l, v in items) == list(range(2 * N))
+        assert all(l - f + 1 == wl.W6_SIZE for f, l, v in items if v >= N)
+        assert all(l <= top for _f, l, _v in items)
+
+
+def test_w6_allocation_directions_tiny():
+    # W6c fills from the top down, W6d from the bottom up
+    _ranges, top = wl.w6_ranges(N)
+    tc, _ = wl.w6c(N)
+    td, _ = wl.w6d(N)
+    c_starts = [f for f, _l, v in tc if v >= N]
+    d_starts = [f for f, _l, v in td if v >= N]
+    assert max(c_starts) > max(d_starts) and min(d_starts) < min(c_starts)
+
+
+def test_gap_references_against_brute_force():
+    ranges = [(3, 5), (10, 10), (11, 20), (40, 49)]
+    firsts, lasts = wl.free_intervals(ranges)
+    occupied = {k for s, l in ranges for k in range(s, l + 1)}
+
+    def brute(lo, hi, size, rev):
+        xs = [x for x in range(lo, hi - size + 2)
+              if all(k not in occupied for k in range(x, x + size))]
+        if not xs:
+            return -16
+        return xs[-1] if rev else xs[0]
+
+    for lo in range(0, 60, 3):
+        for hi in range(lo, 70, 4):
+            for size in (1, 2, 3, 5, 9, 19):
+                if hi - lo < size - 1:
+                    continue
+                assert wl.ref_lowest(firsts, lasts, lo, hi, size) == brute(lo, hi, size, False)
+                assert wl.ref_highest(firsts, lasts, lo, hi, size) == brute(lo, hi, size, True)
+
+
+def test_w6_checks_catch_a_wrong_answer():
+    tree, ranges, top = wl.build_w6(50)
+    tree.store_range(0, top, "wrong")
+    with pytest.raises(wl.WorkloadCheckError):
+        wl.w6b(tree, ranges, top, 50)
+
+
+def test_gapq_data_tiny():
+    data = wl.gapq_ranges(2000)
+    gaps = [data[0][0]] + [b[0] - a[1] for a, b in zip(data, data[1:])]
+    assert all(0 <= g <= 64 for g in gaps)
+    assert all(1 <= e - s <= 32 for s, e in data)
+    zero = sum(g == 0 for g in gaps) / len(gaps)
+    assert 0.6 < zero < 0.8
+
+
+def test_nofit_gap_query_tiny():
+    pytest.importorskip("sortedcontainers")
+    t_ours, t_sd, q = wl.nofit_gap_query(N, 25)
+    assert q == 25 and min(t_ours, t_sd) >= 0
 
 
 def test_sorteddict_comparison_tiny():

@@ -26,11 +26,17 @@ def propagate_gap(node: Node, gap: int) -> None:
     while parent is not None:
         gaps = parent.gaps
         slot = node.parent_slot
-        if gaps[slot] == gap:
+        old = gaps[slot]
+        if old == gap:
             return
         old_max = max(gaps)
         gaps[slot] = gap
-        new_max = max(gaps)
+        if gap >= old_max:
+            new_max = gap
+        elif old < old_max:
+            return  # another child still holds the largest gap
+        else:
+            new_max = max(gaps)
         if new_max == old_max:
             return
         node = parent
