@@ -25,6 +25,7 @@ from .entries import ZERO_ENTRY
 from .errors import BusyError, InvalidArgumentError, StateError
 from .args import check_entry, check_key, check_range
 from .node import Node, RootEntry, node_min
+from .walk import ascend
 
 __all__ = ["MaState", "START", "ROOT", "NONE", "PAUSE", "ACTIVE", "UNDERFLOW", "OVERFLOW",
            "ERROR"]
@@ -330,6 +331,12 @@ class MaState:
                 return None
 
     # -- next / prev ------------------------------------------------------
+    def _restore_walk(self) -> Any:
+        """Leave ``overflow``/``underflow`` the way 6.12.117 does on the side
+        that re-walks: mark the state active and walk from the root."""
+        self.status = ACTIVE
+        return self.walk()
+
     def _next_setup(self, max_: int) -> tuple[bool, Any]:
         was_none = self.status == NONE
         if self.last >= max_:
@@ -343,8 +350,7 @@ class MaState:
         elif status == OVERFLOW:
             self.status = ACTIVE
         elif status == UNDERFLOW:
-            self.status = ACTIVE
-            entry = self.walk()
+            entry = self._restore_walk()
             if entry is not None:
                 return True, entry
         elif status == ERROR:
@@ -386,8 +392,7 @@ class MaState:
         elif status == UNDERFLOW:
             self.status = ACTIVE
         elif status == OVERFLOW:
-            self.status = ACTIVE
-            entry = self.walk()
+            entry = self._restore_walk()
             if entry is not None:
                 return True, entry
         elif status == ERROR:
@@ -439,15 +444,13 @@ class MaState:
             if self.index >= max_:
                 self.status = OVERFLOW
                 return True, None
-            self.status = ACTIVE
-            entry = self.walk()
+            entry = self._restore_walk()
             if entry is not None:
                 return True, entry
         elif status == OVERFLOW:
             if self.last >= max_:
                 return True, None
-            self.status = ACTIVE
-            entry = self.walk()
+            entry = self._restore_walk()
             if entry is not None:
                 return True, entry
         elif status == ERROR:
@@ -623,7 +626,7 @@ class MaState:
                     self._set_err(EBUSY)
                     return False
             else:
-                _ascend(self)
+                ascend(self)
             if self.offset < len(self.node.pivots) - 1:
                 break
         self.offset += 1
@@ -725,7 +728,7 @@ class MaState:
                 if not slot:
                     return False
             else:
-                _ascend(self)
+                ascend(self)
                 slot = self.offset
             if slot:
                 break
@@ -833,19 +836,3 @@ def _limit(value: Any) -> int:
 def _root_entry(tree) -> Any:
     root = tree._root
     return root.entry if root.__class__ is RootEntry else None
-
-
-def _ascend(mas: MaState) -> None:
-    """``mas_ascend`` for a state: parent node, its bounds, offset of the child."""
-    node = mas.node
-    parent = node.parent
-    if parent is None:
-        mas.offset = 0
-        return
-    slot = node.parent_slot
-    mas.offset = slot
-    mas.node = parent
-    grand = parent.parent
-    mas.max = grand.pivots[parent.parent_slot] if grand is not None else ULONG_MAX
-    if slot:
-        mas.min = node_min(parent)
