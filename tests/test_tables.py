@@ -200,12 +200,8 @@ class NormalRunner:
 
     def op_mt_set_in_rcu(self, s, where):
         # RCU mode changes write paths, never shapes (conformance finding 14)
-        setter = getattr(self.tree, "set_in_rcu", None)
-        if setter is not None:
-            setter()
-            assert self.tree.in_rcu, where
-        else:
-            self.skipped.append(where)
+        self.tree.set_in_rcu()
+        assert self.tree.in_rcu, where
 
     def op_mt_validate(self, s, where):
         self.tree.validate()
@@ -376,8 +372,7 @@ def test_table(part):
     runner.run(steps, pid)
     assert runner.ran == len(steps)
     # whatever was skipped is a read the advanced test covers
-    assert len(runner.skipped) <= sum(1 for s in steps if s["op"].startswith("mas_")
-                                      or s["op"] == "mt_set_in_rcu")
+    assert len(runner.skipped) <= sum(1 for s in steps if s["op"].startswith("mas_"))
 
 
 def test_root_expand_internal_pointer_is_never_a_direct_root():

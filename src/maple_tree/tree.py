@@ -150,6 +150,19 @@ class MapleTree:
         """``mt_in_rcu``."""
         return bool(self._flags & MT_FLAGS_USE_RCU)
 
+    def set_in_rcu(self) -> None:
+        """``mt_set_in_rcu``: set ``MT_FLAGS_USE_RCU`` (the RCU-safe write mode
+        itself comes with the concurrency issue; shapes never depend on it).
+
+        >>> t = MapleTree(); t.set_in_rcu(); t.in_rcu
+        True
+        """
+        self._flags |= MT_FLAGS_USE_RCU
+
+    def clear_in_rcu(self) -> None:
+        """``mt_clear_in_rcu``: clear ``MT_FLAGS_USE_RCU``."""
+        self._flags &= ~MT_FLAGS_USE_RCU
+
     @property
     def empty(self) -> bool:
         """``mtree_empty``: True when the tree holds no root at all.
