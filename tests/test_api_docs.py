@@ -1,0 +1,51 @@
+"""Run every ```pycon block of docs/api.md with doctest, so the reference cannot drift.
+
+Each block runs on its own, in fresh globals holding ``from maple_tree import *``
+(the page says so); doctest options: ELLIPSIS (only where a block enables it with
+a directive) and the usual exception matching.
+"""
+from __future__ import annotations
+
+import doctest
+import re
+from pathlib import Path
+
+import pytest
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+
+_BLOCK = re.compile(r"^```pycon[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
+
+
+def _blocks() -> list[tuple[int, str]]:
+    text = DOC.read_text(encoding="utf-8")
+    out = []
+    for m in _BLOCK.finditer(text):
+        line = text.count("\n", 0, m.start()) + 2  # first line of the block body
+        out.append((line, m.group(1)))
+    return out
+
+
+BLOCKS = _blocks()
+
+
+def test_the_page_has_examples():
+    assert len(BLOCKS) >= 30
+    assert all(">>> " in body for _line, body in BLOCKS)
+    # every fence is closed: as many ``` openers as closers
+    text = DOC.read_text(encoding="utf-8")
+    assert len(re.findall(r"^```pycon", text, re.M)) == len(BLOCKS)
+
+
+@pytest.mark.parametrize("line,body", BLOCKS, ids=[f"api.md:{ln}" for ln, _b in BLOCKS])
+def test_api_md_example(line, body):
+    globs: dict = {}
+    exec("from maple_tree import *", globs)
+    parser = doctest.DocTestParser()
+    test = parser.get_doctest(body, globs, f"api.md:{line}", str(DOC), line - 1)
+    assert test.examples, "empty pycon block"
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    out: list[str] = []
+    runner.run(test, out=out.append, clear_globs=False)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0, "".join(out)
