@@ -29,12 +29,12 @@ import itertools
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from maple_tree import (MT_FLAGS_ALLOC_RANGE, ULONG_MAX, ZERO_ENTRY, BusyError,
                         InvalidArgumentError, MapleTree, MaState, StateError)
 
-from cursor_model import ACTIVE, LIMIT, PAUSE, START, CursorModel, Loose, Pred
+from cursor_model import ACTIVE, LIMIT, CursorModel, Loose, Pred
 from refmodel import check_structure
 
 M = ULONG_MAX
@@ -53,11 +53,13 @@ class Obj:
 
 
 EDGE = [0, 1, 2, 15, 16, 17, 2**32, 2**63 - 1, 2**63, M - 17, M - 16, M - 2, M - 1, M]
-keys = st.one_of(st.integers(0, 120), st.integers(0, 1500), st.sampled_from(EDGE),
-                 st.integers(M - 120, M), st.integers(0, M))
+keys = st.one_of(st.integers(0, 400), st.integers(0, 400), st.integers(0, 1500),
+                 st.sampled_from(EDGE), st.integers(M - 120, M), st.integers(0, M))
 entries = st.one_of(st.integers(0, 999), st.integers(0, 999), st.just(ZERO_ENTRY),
                     st.builds(Obj))
 maybe_null = st.one_of(entries, st.none())
+hi_limits = st.one_of(st.just(M), keys)   # max of forward searches
+lo_limits = st.one_of(st.just(0), keys)   # min of reverse searches
 
 
 @st.composite
@@ -112,6 +114,23 @@ class CursorMachine(RuleBasedStateMachine):
         self.mas = MaState(self.tree, 0)
         self.cm = CursorModel()
         self.safe = True  # the last cursor call was set/set_range/reset/pause
+
+    @initialize(runs=st.lists(st.tuples(st.integers(0, 300), st.integers(0, 200),
+                                         st.integers(1, 6), st.booleans()), max_size=3),
+                holes=st.lists(key_ranges(), max_size=6))
+    def populate(self, runs, holes):
+        """Dense runs of small ranges (splits: height 2-3), near 0 and near
+        ULONG_MAX, with a few NULL holes punched in."""
+        for start, count, stride, top in runs:
+            length = stride - 1 if stride > 2 else 0
+            for first, last, v in dense_ops(start, count, stride, length, top):
+                self.tree.store_range(first, last, v)
+                self.cm.ref.store_range(first, last, v)
+        for a, b in holes:
+            if b - a < 20:
+                self.tree.store_range(a, b, None)
+                self.cm.ref.store_range(a, b, None)
+        check_tree(self.tree, self.cm)
 
     # -- helpers ------------------------------------------------------------
     def _sync(self) -> None:
@@ -225,35 +244,35 @@ class CursorMachine(RuleBasedStateMachine):
             return
         self._check_pred(got, self.cm.walk(), "walk")
 
-    @rule(m=keys)
+    @rule(m=hi_limits)
     def find(self, m):
         self._read("find", m)
 
-    @rule(m=keys)
+    @rule(m=hi_limits)
     def find_range(self, m):
         self._read("find_range", m)
 
-    @rule(m=keys)
+    @rule(m=lo_limits)
     def find_rev(self, m):
         self._read("find_rev", m)
 
-    @rule(m=keys)
+    @rule(m=lo_limits)
     def find_range_rev(self, m):
         self._read("find_range_rev", m)
 
-    @rule(m=keys)
+    @rule(m=hi_limits)
     def next(self, m):
         self._read("next", m)
 
-    @rule(m=keys)
+    @rule(m=hi_limits)
     def next_range(self, m):
         self._read("next_range", m)
 
-    @rule(m=keys)
+    @rule(m=lo_limits)
     def prev(self, m):
         self._read("prev", m)
 
-    @rule(m=keys)
+    @rule(m=lo_limits)
     def prev_range(self, m):
         self._read("prev_range", m)
 
@@ -291,17 +310,28 @@ class CursorMachine(RuleBasedStateMachine):
                 mas.store(e)
             assert self.tree.structure() == before and self._snap() == snap
             return
-        crash_ok = cm.mode == LIMIT or self.tree.height == 0
+        height0 = self.tree.height == 0
+        crash_ok = cm.mode == LIMIT or height0
         try:
             got = mas.store(e)
         except StateError:
             assert crash_ok, "unexpected StateError from store"
             assert self._snap() == snap and self.tree.structure() == before
             return
+        old_tail = cm.slot(snap[1])[2]
         old, pred = cm.store(e)
-        assert got is None or same_entry(got, old), f"store returned {got!r}, old {old!r}"
+        # what mas_store returns: the entry at index; NULL for a spanning store
+        # (6.12.117 returns an internal node pointer there, finding 10); for a
+        # store rebuilt through the big node, the entry of the slot the tail is
+        # copied from (the one holding ``last``), as mas_store_b_node reports it
+        assert got is None or same_entry(got, old) or same_entry(got, old_tail), \
+            f"store returned {got!r}, old {old!r} / {old_tail!r}"
         self._after_write()
-        if self.tree.height:
+        if height0:
+            # a store into an empty / direct-root tree (mas_root_expand) leaves
+            # the state's other fields (mas->end) as they were: subtle, not modelled
+            self.cm.mode = LIMIT
+        elif self.tree.height:
             assert (mas.index, mas.last) == (pred.index, pred.last), \
                 f"store {e!r} over {snap[:2]}: index/last {mas.index}, {mas.last}; " \
                 f"model {pred.index}, {pred.last}"
@@ -311,11 +341,14 @@ class CursorMachine(RuleBasedStateMachine):
     def erase(self):
         self.safe = False
         self._sync()
+        height0 = self.tree.height == 0
         got = self.mas.erase()
         pred = self.cm.erase()
         assert same_entry(got, pred.entry), f"erase returned {got!r}, model {pred.entry!r}"
         self._after_write()
-        if self.tree.height:
+        if height0:
+            self.cm.mode = LIMIT
+        elif self.tree.height:
             self._check_pred(got, pred, "erase")
 
     # -- normal-API writes (only with a node-less state) -----------------------
@@ -343,7 +376,7 @@ class CursorMachine(RuleBasedStateMachine):
         check_tree(self.tree, self.cm)
 
 
-FAST = dict(max_examples=45, stateful_step_count=45)
+FAST = dict(max_examples=100, stateful_step_count=50)
 SLOW = dict(max_examples=500, stateful_step_count=100)
 COMMON = dict(deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -427,7 +460,7 @@ def _for_each_case(flags, ops, i, lim):
     assert all(same_entry(g[2], r[2]) for g, r in zip(got, exp))
 
 
-@settings(max_examples=120, **GIVEN)
+@settings(max_examples=300, **GIVEN)
 @given(flags=flags_st, ops=tree_ops(), i=keys, lim=keys)
 def test_for_each_matches_model(flags, ops, i, lim):
     _for_each_case(flags, ops, i, lim)
@@ -445,9 +478,21 @@ def test_for_each_matches_model_slow(flags, ops, i, lim):
 
 @st.composite
 def gap_query(draw):
-    size = draw(st.one_of(st.integers(1, 6), st.integers(1, 80), st.integers(0, 400),
+    size = draw(st.one_of(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4),
+                          st.integers(1, 80), st.integers(1, 80),
                           st.sampled_from([0, 1, M, 2**63])))
-    lo, hi = draw(key_ranges())
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        lo, hi = draw(key_ranges())
+    elif kind == 1:  # a window over the dense region
+        lo = draw(st.integers(0, 600))
+        hi = lo + draw(st.integers(0, 3000))
+    elif kind == 2:  # a window reaching the top (not ULONG_MAX itself half the time)
+        lo = draw(keys)
+        hi = M - draw(st.sampled_from([0, 1, 2, 50, 500]))
+        lo = min(lo, hi)
+    else:
+        lo, hi = 0, draw(keys)
     if draw(st.integers(0, 9)) == 0:
         lo, hi = hi, lo  # sometimes min > max
     return lo, hi, size
@@ -537,13 +582,13 @@ def _alloc_case(ops, q, rev, entry):
 alloc_ops = tree_ops()
 
 
-@settings(max_examples=150, **GIVEN)
+@settings(max_examples=400, **GIVEN)
 @given(ops=alloc_ops, q=gap_query(), rev=st.booleans(), start_index=keys)
 def test_empty_area_matches_brute_force(ops, q, rev, start_index):
     _gap_case(ops, q, rev, start_index)
 
 
-@settings(max_examples=100, **GIVEN)
+@settings(max_examples=250, **GIVEN)
 @given(ops=alloc_ops, q=gap_query(), rev=st.booleans())
 def test_alloc_matches_brute_force(ops, q, rev):
     _alloc_case(ops, q, rev, Obj())

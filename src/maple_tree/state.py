@@ -111,6 +111,9 @@ class MaState:
          self.status, self.errno) = snap
 
     def _guard(self, setup, step, limit, empty: bool) -> Any:
+        if self.node is not None:  # only a state without a node can crash
+            done, entry = setup(limit)
+            return entry if done else step(limit, empty)
         snap = self._snapshot()
         try:
             done, entry = setup(limit)
@@ -476,16 +479,11 @@ class MaState:
         """``mas_find``: first call, the entry at or after ``index`` up to ``max``;
         later calls, the next entry.  May return ZERO_ENTRY."""
         max = _limit(max)
-        snap = self._snapshot()
-        try:
-            done, entry = self._find_setup(max)
-            if done:
-                return entry
-            entry = self._next_slot(max, False)
-        except StateError:
-            self._restore(snap)
-            raise
-        self.status = ACTIVE  # "ignore overflow"
+        return self._guard(self._find_setup, self._find_step, max, False)
+
+    def _find_step(self, max_: int, empty: bool) -> Any:
+        entry = self._next_slot(max_, empty)
+        self.status = ACTIVE  # mas_find: "ignore overflow"
         return entry
 
     def find_range(self, max: int = ULONG_MAX) -> Any:
@@ -548,12 +546,54 @@ class MaState:
 
     def for_each(self, max: int = ULONG_MAX) -> Iterator[Any]:
         """``mas_for_each``: yield every entry up to ``max`` (ZERO_ENTRY included);
-        ``index``/``last`` hold the current range.  O(1) amortised per step."""
+        ``index``/``last`` hold the current range.  O(1) amortised per step:
+        inside a leaf the state steps slot by slot without any setup (the
+        in-leaf case of ``mas_next_slot``); at a leaf's end, or when the caller
+        used the state between steps (even to write through it), the step goes
+        through :meth:`find`."""
+        max = _limit(max)
         while True:
             entry = self.find(max)
             if entry is None:
                 return
             yield entry
+            while self.status == ACTIVE:
+                node = self.node
+                pivots = node.pivots
+                end = len(pivots) - 1
+                off = self.offset
+                if self.end != end:
+                    break
+                if off < end:
+                    last = pivots[off]
+                else:  # the next leaf (mas_next_node), unless at the limit
+                    if self.last >= max:
+                        break
+                    self._next_node(max)
+                    if self.status == OVERFLOW:  # nothing moved: find() reports it
+                        self.status = ACTIVE
+                        break
+                    node = self.node
+                    pivots = node.pivots
+                    end = self.end
+                    off = -1
+                    last = self.min - 1
+                    self.offset, self.index, self.last = 0, self.min, pivots[0]
+                slots = node.slots
+                entry = None
+                while off < end and last < max:
+                    first = last + 1
+                    off += 1
+                    last = pivots[off]
+                    entry = slots[off]
+                    if entry is not None:
+                        break
+                if entry is None:
+                    break  # find() takes it from here
+                self.offset = off
+                self.index = first
+                self.last = last
+                yield entry
 
     def for_each_rev(self, min: int = 0) -> Iterator[Any]:
         """``mas_for_each_rev``: yield every entry down to ``min``."""
