@@ -29,3 +29,17 @@ def test_spanning_store_ending_at_the_spanning_nodes_max(flags):
         assert t.load(first) == "span" and t.load(hi) == "span"
         assert t.load(lo) == before[lo] and t.load(hi + 1) == before[hi + 1]
         assert t.find(first) == (first, hi, "span")
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t.find(3, -1), lambda t: t.find(-1), lambda t: t.next(1, -5),
+    lambda t: t.prev(-2, 0), lambda t: t.prev(5, 2**64), lambda t: t.find(2**64),
+])
+def test_search_fast_argument_path_still_rejects_bad_keys(call):
+    """find/next/prev check plain ints inline; a negative or too large key or
+    limit must still raise, never return a silent None."""
+    from maple_tree import InvalidArgumentError
+    t = MapleTree()
+    t.store_range(0, 9, "a")
+    with pytest.raises(InvalidArgumentError):
+        call(t)

@@ -33,42 +33,48 @@ __all__ = ["MapleTree"]
 Range = tuple[int, int, Any]
 
 
-def iter_slots(root: Node, height: int, index: int = 0) -> Iterator[tuple[int, int, Any]]:
-    """Every leaf slot ``(first, last, entry)`` from the one holding ``index``
-    on, NULL ranges included; O(1) amortised per slot."""
-    # descend, remembering the path (node, offset, min) for the climb back
-    path: list[tuple[Node, int, int]] = []
+def iter_leaves(root: Node, height: int, index: int = 0) -> Iterator[tuple[Node, int, int]]:
+    """Every leaf ``(leaf, leaf_min, first_offset)`` from the one holding
+    ``index`` on; ``first_offset`` is the slot of ``index`` in the first leaf
+    and 0 afterwards.  O(1) amortised per leaf."""
+    # descend, remembering the path (node, offset) for the climb back
+    path: list[list] = []
     node, mn = root, 0
     for _ in range(height - 1):
         off = bisect_left(node.pivots, index)
-        path.append((node, off, mn))
+        path.append([node, off])
         if off:
             mn = node.pivots[off - 1] + 1
         node = node.slots[off]
-    off = bisect_left(node.pivots, index)
-    while True:
-        pivots = node.pivots
-        slots = node.slots
+    yield node, mn, bisect_left(node.pivots, index)
+    while path:
+        mn = node.pivots[-1] + 1  # the next leaf starts after this one
+        # climb to the first ancestor with a slot to the right, then go down its left edge
+        while path:
+            step = path[-1]
+            parent, poff = step
+            if poff + 1 < len(parent.pivots):
+                step[1] = poff + 1
+                node = parent.slots[poff + 1]
+                while node.type != LEAF_64:
+                    path.append([node, 0])
+                    node = node.slots[0]
+                yield node, mn, 0
+                break
+            path.pop()
+
+
+def iter_slots(root: Node, height: int, index: int = 0) -> Iterator[tuple[int, int, Any]]:
+    """Every leaf slot ``(first, last, entry)`` from the one holding ``index``
+    on, NULL ranges included; O(1) amortised per slot."""
+    for leaf, mn, off in iter_leaves(root, height, index):
+        pivots = leaf.pivots
+        slots = leaf.slots
         first = pivots[off - 1] + 1 if off else mn
         for i in range(off, len(pivots)):
             last = pivots[i]
             yield first, last, slots[i]
             first = last + 1
-        # climb to the next subtree
-        while path:
-            parent, poff, pmn = path.pop()
-            if poff + 1 < len(parent.pivots):
-                poff += 1
-                path.append((parent, poff, pmn))
-                mn = parent.pivots[poff - 1] + 1
-                node = parent.slots[poff]
-                while node.type != LEAF_64:
-                    path.append((node, 0, mn))
-                    node = node.slots[0]
-                off = 0
-                break
-        else:
-            return
 
 
 def iter_slots_rev(root: Node, height: int, index: int) -> Iterator[tuple[int, int, Any]]:
@@ -209,8 +215,9 @@ class MapleTree:
         >>> t = MapleTree(); t.store_range(10, 20, "x"); t.find(0), t.find(0, 9)
         ((10, 20, 'x'), None)
         """
-        index = _key(index, "index")
-        max = _key(max, "max")
+        if not (index.__class__ is int and max.__class__ is int and 0 <= index <= ULONG_MAX
+                and 0 <= max <= ULONG_MAX):
+            index, max = _key(index, "index"), _key(max, "max")
         if index > max:
             return None
         root = self._root
@@ -218,7 +225,28 @@ class MapleTree:
             if root is not None and index == 0 and root.entry is not ZERO_ENTRY:
                 return (0, 0, root.entry)
             return None
-        for first, last, entry in iter_slots(root, self._height, index):
+        # the leaf holding index first (the usual case), then the leaves after it
+        node, mn = root, 0
+        for _ in range(self._height - 1):
+            pivots = node.pivots
+            off = bisect_left(pivots, index)
+            if off:
+                mn = pivots[off - 1] + 1
+            node = node.slots[off]
+        pivots = node.pivots
+        slots = node.slots
+        off = bisect_left(pivots, index)
+        first = pivots[off - 1] + 1 if off else mn
+        for i in range(off, len(pivots)):
+            if first > max:
+                return None
+            entry = slots[i]
+            if entry is not None and entry is not ZERO_ENTRY:
+                return (first, pivots[i], entry)
+            first = pivots[i] + 1
+        if pivots[-1] == ULONG_MAX or first > max:
+            return None
+        for first, last, entry in iter_slots(root, self._height, first):
             if first > max:
                 return None
             if entry is not None and entry is not ZERO_ENTRY:
@@ -246,8 +274,9 @@ class MapleTree:
         >>> t.next(15)
         (30, 30, 'y')
         """
-        index = _key(index, "index")
-        max = _key(max, "max")
+        if not (index.__class__ is int and max.__class__ is int and 0 <= index <= ULONG_MAX
+                and 0 <= max <= ULONG_MAX):
+            index, max = _key(index, "index"), _key(max, "max")
         root = self._root
         if index >= max or root.__class__ is not Node:
             return None
@@ -273,8 +302,9 @@ class MapleTree:
         >>> t.prev(30)
         (10, 20, 'x')
         """
-        index = _key(index, "index")
-        min = _key(min, "min")
+        if not (index.__class__ is int and min.__class__ is int and 0 <= index <= ULONG_MAX
+                and 0 <= min <= ULONG_MAX):
+            index, min = _key(index, "index"), _key(min, "min")
         root = self._root
         if index <= min or root is None:
             return None
@@ -300,9 +330,11 @@ class MapleTree:
                 yield (0, 0, root.entry)
             return
         zero = ZERO_ENTRY
-        for first, last, entry in iter_slots(root, self._height, 0):
-            if entry is not None and entry is not zero:
-                yield first, last, entry
+        for leaf, first, _ in iter_leaves(root, self._height, 0):
+            for last, entry in zip(leaf.pivots, leaf.slots):
+                if entry is not None and entry is not zero:
+                    yield first, last, entry
+                first = last + 1
 
     def __len__(self) -> int:
         """The number of ranges iteration yields; O(n)."""
