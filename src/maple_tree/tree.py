@@ -77,40 +77,6 @@ def iter_slots(root: Node, height: int, index: int = 0) -> Iterator[tuple[int, i
             first = last + 1
 
 
-def iter_slots_rev(root: Node, height: int, index: int) -> Iterator[tuple[int, int, Any]]:
-    """Every leaf slot from the one holding ``index`` down to key 0."""
-    path: list[tuple[Node, int, int]] = []
-    node, mn = root, 0
-    for _ in range(height - 1):
-        off = bisect_left(node.pivots, index)
-        path.append((node, off, mn))
-        if off:
-            mn = node.pivots[off - 1] + 1
-        node = node.slots[off]
-    off = bisect_left(node.pivots, index)
-    while True:
-        pivots = node.pivots
-        slots = node.slots
-        for i in range(off, -1, -1):
-            yield (pivots[i - 1] + 1 if i else mn), pivots[i], slots[i]
-        while path:
-            parent, poff, pmn = path.pop()
-            if poff:
-                poff -= 1
-                path.append((parent, poff, pmn))
-                mn = parent.pivots[poff - 1] + 1 if poff else pmn
-                node = parent.slots[poff]
-                while node.type != LEAF_64:
-                    last_off = len(node.pivots) - 1
-                    path.append((node, last_off, mn))
-                    mn = node.pivots[last_off - 1] + 1 if last_off else mn
-                    node = node.slots[last_off]
-                off = len(node.pivots) - 1
-                break
-        else:
-            return
-
-
 class MapleTree:
     """A maple tree; ``flags`` is a combination of ``MT_FLAGS_*``.
 
@@ -268,7 +234,9 @@ class MapleTree:
 
     def next(self, index: int, max: int = ULONG_MAX) -> Optional[Range]:
         """``mt_next``: the first entry after the range holding ``index`` that
-        starts at or before ``max``; may return ZERO_ENTRY.  O(log n).
+        starts at or before ``max``; may return ZERO_ENTRY.  A fresh
+        :class:`~maple_tree.state.MaState` at ``index`` and its ``next(max)``,
+        as in the kernel.  O(log n).
 
         >>> t = MapleTree(); t.store_range(10, 20, "x"); t.store(30, "y")
         >>> t.next(15)
@@ -277,23 +245,16 @@ class MapleTree:
         if not (index.__class__ is int and max.__class__ is int and 0 <= index <= ULONG_MAX
                 and 0 <= max <= ULONG_MAX):
             index, max = _key(index, "index"), _key(max, "max")
-        root = self._root
-        if index >= max or root.__class__ is not Node:
-            return None
-        it = iter_slots(root, self._height, index)
-        _, last, _ = next(it)
-        if last >= max:
-            return None
-        for first, last, entry in it:
-            if entry is not None:
-                return (first, last, entry)
-            if last >= max:
-                return None
-        return None
+        from .state import MaState
+        mas = MaState(self, index)
+        entry = mas.next(max)
+        return None if entry is None else (mas.index, mas.last, entry)
 
     def prev(self, index: int, min: int = 0) -> Optional[Range]:
         """``mt_prev``: the last entry before the range holding ``index`` that
-        ends at or after ``min``; may return ZERO_ENTRY.  O(log n).
+        ends at or after ``min``; may return ZERO_ENTRY.  A fresh
+        :class:`~maple_tree.state.MaState` at ``index`` and its ``prev(min)``.
+        O(log n).
 
         As in the kernel, a direct root entry at 0 is returned even when
         ``min > 0``.
@@ -305,21 +266,10 @@ class MapleTree:
         if not (index.__class__ is int and min.__class__ is int and 0 <= index <= ULONG_MAX
                 and 0 <= min <= ULONG_MAX):
             index, min = _key(index, "index"), _key(min, "min")
-        root = self._root
-        if index <= min or root is None:
-            return None
-        if root.__class__ is RootEntry:
-            return (0, 0, root.entry)
-        it = iter_slots_rev(root, self._height, index)
-        first, _, _ = next(it)
-        if first <= min:
-            return None
-        for first, last, entry in it:
-            if entry is not None:
-                return (first, last, entry)
-            if first <= min:
-                return None
-        return None
+        from .state import MaState
+        mas = MaState(self, index)
+        entry = mas.prev(min)
+        return None if entry is None else (mas.index, mas.last, entry)
 
     def __iter__(self) -> Iterator[Range]:
         """Every stored range ``(first, last, entry)`` in key order, NULL ranges
