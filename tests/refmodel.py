@@ -29,6 +29,8 @@ the tree's errors separately).
 """
 from __future__ import annotations
 
+import itertools
+
 from typing import Any, Iterator, Optional
 
 from maple_tree import ZERO_ENTRY, EntryExistsError
@@ -325,3 +327,15 @@ def check_structure(struct: dict, model: RefModel, alloc: bool) -> None:
     for (f, l, v), (mf, ml, me) in zip(non_null, model.ranges):
         assert (f, l) == (mf, ml), ("range bounds", (f, l), (mf, ml))
         assert entry_matches(v, me), ("entry", (f, l), v, me)
+
+
+class Obj:
+    """A distinct, non-int entry for tests (compared by identity)."""
+
+    _ids = itertools.count()
+
+    def __init__(self) -> None:
+        self.n = next(Obj._ids)
+
+    def __repr__(self) -> str:
+        return f"Obj#{self.n}"

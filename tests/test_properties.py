@@ -14,7 +14,6 @@ The ``slow`` variants run many more examples (CI deselects ``-m slow``).
 """
 from __future__ import annotations
 
-import itertools
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -33,7 +32,7 @@ from maple_tree import (
     MapleTree,
 )
 
-from refmodel import RefModel, check_structure, insert_quirk_applies
+from refmodel import Obj, RefModel, check_structure, insert_quirk_applies
 
 M = ULONG_MAX
 
@@ -41,16 +40,6 @@ M = ULONG_MAX
 # strategies
 
 
-class Obj:
-    """A distinct, non-int entry (compared by identity)."""
-
-    _ids = itertools.count()
-
-    def __init__(self) -> None:
-        self.n = next(Obj._ids)
-
-    def __repr__(self) -> str:
-        return f"Obj#{self.n}"
 
 
 EDGE_KEYS = [0, 1, 2, 15, 16, 17, 255, 256, 2**32 - 1, 2**32, 2**63 - 1, 2**63, 2**63 + 1,

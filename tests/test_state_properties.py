@@ -24,7 +24,6 @@ The ``slow`` variants run many more examples (``-m slow``).
 """
 from __future__ import annotations
 
-import itertools
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -35,21 +34,11 @@ from maple_tree import (MT_FLAGS_ALLOC_RANGE, ULONG_MAX, ZERO_ENTRY, BusyError,
                         InvalidArgumentError, MapleTree, MaState, StateError)
 
 from cursor_model import ACTIVE, LIMIT, CursorModel, Loose, Pred
-from refmodel import check_structure
+from refmodel import Obj, check_structure
 
 M = ULONG_MAX
 
 
-class Obj:
-    """A distinct non-int entry (identity)."""
-
-    _ids = itertools.count()
-
-    def __init__(self) -> None:
-        self.n = next(Obj._ids)
-
-    def __repr__(self) -> str:
-        return f"Obj#{self.n}"
 
 
 EDGE = [0, 1, 2, 15, 16, 17, 2**32, 2**63 - 1, 2**63, M - 17, M - 16, M - 2, M - 1, M]

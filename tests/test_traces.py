@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from maple_tree import MT_FLAGS_ALLOC_RANGE, ULONG_MAX, MapleTree
+from maple_tree.cli import trace_step
 
 TRACE_DIR = Path(__file__).resolve().parent / "data" / "kernel-tests" / "traces"
 TRACES = sorted(TRACE_DIR.glob("set*.json"), key=lambda p: (len(p.stem), p.stem))
@@ -86,16 +87,7 @@ def run_trace(trace: dict, *, row_stride: int = 1) -> MapleTree:
     last_row = len(trace["ops"]) - 1
     for row, (op, a, b) in enumerate(trace["ops"]):
         where = f"{trace['name']} row {row} ({op} {a} {b})"
-        if op == "STORE":
-            tree.store_range(a, b, a)
-        elif op == "SNULL":
-            tree.store_range(a, b, None)
-        elif op == "ERASE":
-            if tree.load(a) is not None:
-                old = tree.erase(a)
-                assert old == a, f"{where}: erase returned {old!r}"
-        else:  # pragma: no cover - the data has only these three
-            raise AssertionError(f"{where}: unknown op")
+        trace_step(tree, op, a, b)  # the driver's row semantics, incl. the erase check
         count = expected_counts[row]
         if row_stride == 1 or row % row_stride == 0 or row == last_row:
             tree.validate()

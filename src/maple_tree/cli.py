@@ -75,18 +75,32 @@ def replay(trace: dict[str, Any]) -> MapleTree:
     """
     tree = MapleTree(_trace_flags(trace))
     for row, (op, a, b) in enumerate(trace["ops"]):
-        if op == "STORE":
-            tree.store_range(a, b, a)
-        elif op == "SNULL":
-            tree.store_range(a, b, None)
-        elif op == "ERASE":
-            if tree.load(a) is not None:
-                old = tree.erase(a)
-                if old != a:
-                    raise RuntimeError(f"row {row}: erase({a}) returned {old!r}, expected {a}")
-        else:
-            raise ValueError(f"row {row}: unknown op {op!r}")
+        try:
+            trace_step(tree, op, a, b)
+        except (RuntimeError, ValueError) as exc:
+            raise type(exc)(f"row {row}: {exc}") from None
     return tree
+
+
+def trace_step(tree: MapleTree, op: str, a: int, b: int) -> None:
+    """One row of a kernel VMA trace (``check_erase2_testset``): ``STORE a b``
+    stores ``a`` over ``[a, b]``, ``SNULL a b`` stores NULL, ``ERASE a b``
+    erases the entry holding ``a`` if there is one, which must be ``a``.
+
+    >>> t = MapleTree(); trace_step(t, "STORE", 4096, 8191); t.load(5000)
+    4096
+    """
+    if op == "STORE":
+        tree.store_range(a, b, a)
+    elif op == "SNULL":
+        tree.store_range(a, b, None)
+    elif op == "ERASE":
+        if tree.load(a) is not None:
+            old = tree.erase(a)
+            if old != a:
+                raise RuntimeError(f"erase({a}) returned {old!r}, expected {a}")
+    else:
+        raise ValueError(f"unknown op {op!r}")
 
 
 def tree_stats(tree: MapleTree) -> dict[str, Any]:
