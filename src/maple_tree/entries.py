@@ -46,11 +46,6 @@ RETRY_ENTRY = InternalEntry(256, "RETRY_ENTRY")
 ZERO_ENTRY = InternalEntry(257, "ZERO_ENTRY")
 
 
-def is_internal(entry: Any) -> bool:
-    """True for kernel internal entries (low bits ``10``)."""
-    return entry.__class__ is InternalEntry
-
-
 def is_advanced(entry: Any) -> bool:
     """``xa_is_advanced``: internal and <= XA_RETRY_ENTRY; store/insert refuse these."""
     return entry.__class__ is InternalEntry and entry.value <= 256
@@ -59,8 +54,3 @@ def is_advanced(entry: Any) -> bool:
 def is_reserved(entry: Any) -> bool:
     """``mt_is_reserved``: internal and below 4096; the alloc APIs refuse these."""
     return entry.__class__ is InternalEntry and entry.value < 1024
-
-
-def is_zero(entry: Any) -> bool:
-    """``xa_is_zero``."""
-    return entry is ZERO_ENTRY

@@ -25,7 +25,7 @@ from typing import Any
 
 from .constants import ARANGE_64, LEAF_64, MT_MIN_SLOTS, MT_SLOTS, RANGE_64, TYPE_NAMES, ULONG_MAX
 
-__all__ = ["Node", "RootEntry", "LEAF_64", "RANGE_64", "ARANGE_64", "node_min", "node_bounds",
+__all__ = ["Node", "RootEntry", "LEAF_64", "RANGE_64", "ARANGE_64", "node_min",
            "leaf_max_gap", "node_max_gap"]
 
 
@@ -81,11 +81,6 @@ def node_min(node: Node) -> int:
             return node.parent.pivots[slot - 1] + 1
         node = node.parent
     return 0
-
-
-def node_bounds(node: Node) -> tuple[int, int]:
-    """``(min, max)`` of ``node``."""
-    return node_min(node), node.pivots[-1]
 
 
 def leaf_max_gap(node: Node, min_: int) -> int:

@@ -5,20 +5,21 @@ the node, its bounds (``min``/``max``, which nodes do not store) and an
 offset.  ``ascend``/``descend``/``prev_sibling``/``next_sibling`` are the
 kernel's ``mas_ascend``/``mas_descend``/``mas_prev_sibling``/``mas_next_sibling``.
 
->>> from maple_tree.node import Node, LEAF_64
->>> leaf = Node(LEAF_64, [4, 9, ULONG_MAX], [None, "a", None])
->>> lookup(leaf, 1, 7)
-'a'
+>>> from maple_tree import MapleTree
+>>> t = MapleTree()
+>>> for i in range(20):
+...     t.store_range(10 * i, 10 * i + 5, i)
+>>> pos = Pos(t._root.slots[0], 0, t._root.pivots[0])
+>>> next_sibling(pos), pos.min == t._root.pivots[0] + 1, pos.node is t._root.slots[1]
+(True, True, True)
 """
 from __future__ import annotations
 
-from bisect import bisect_left
-from typing import Any
 
-from .constants import LEAF_64, ULONG_MAX
+from .constants import ULONG_MAX
 from .node import Node, node_min
 
-__all__ = ["Pos", "lookup", "ascend", "descend", "prev_sibling", "next_sibling", "range_walk"]
+__all__ = ["Pos", "ascend", "descend", "prev_sibling", "next_sibling"]
 
 
 class Pos:
@@ -55,39 +56,6 @@ class Pos:
 
     def __repr__(self) -> str:
         return f"Pos({self.node!r}, [{self.min}, {self.max}], off={self.offset})"
-
-
-def lookup(root: Node, height: int, index: int) -> Any:
-    """``mtree_lookup_walk``: the raw entry at ``index`` below ``root``; O(height log 16)."""
-    node = root
-    for _ in range(height - 1):
-        node = node.slots[bisect_left(node.pivots, index)]
-    return node.slots[bisect_left(node.pivots, index)]
-
-
-def range_walk(pos: Pos, index: int) -> tuple[Any, int, int]:
-    """``mtree_range_walk``: descend from ``pos`` to the leaf slot holding ``index``.
-
-    On return ``pos`` is at the leaf (bounds and offset set); the result is
-    ``(entry, first, last)`` of that slot.
-    """
-    node = pos.node
-    mn = pos.min
-    mx = pos.max
-    while True:
-        pivots = node.pivots
-        off = bisect_left(pivots, index)
-        r_min = pivots[off - 1] + 1 if off else mn
-        r_max = pivots[off]
-        if node.type == LEAF_64:
-            pos.node = node
-            pos.min = mn
-            pos.max = mx
-            pos.offset = off
-            return node.slots[off], r_min, r_max
-        node = node.slots[off]
-        mn = r_min
-        mx = r_max
 
 
 def ascend(pos: Pos) -> None:

@@ -42,10 +42,7 @@ from .rebalance import extend_spanning_null, rebalance, spanning_rebalance
 from .split import split_store
 from .walk import Pos
 
-__all__ = ["store", "LeafWrite", "SPANNING"]
-
-#: marker returned as the "old content" of a spanning store (finding 10)
-SPANNING = object()
+__all__ = ["store", "LeafWrite"]
 
 
 class LeafWrite:
