@@ -3,8 +3,9 @@
 Split, rebalance and spanning stores build new nodes beside the old ones and
 then swap the new top node in with one assignment (a parent slot or the
 root), fix the parent links of every child of the new nodes, and mark the
-replaced nodes dead so that a concurrent reader can tell.  This is the single
-place where a rebuilt subtree becomes visible.
+replaced nodes dead so that a concurrent reader can tell (with the nodes that
+a spanning store drops whole).  This is the single place where a rebuilt
+subtree becomes visible.
 
 >>> from maple_tree import MapleTree
 >>> t = MapleTree()
@@ -17,10 +18,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .node import Node
+from .constants import LEAF_64
+from .node import Node, kill_node
 from .gaps import update_gap
 
-__all__ = ["adopt_children", "replace_subtree"]
+__all__ = ["adopt_children", "replace_subtree", "kill_replaced"]
 
 
 def adopt_children(node: Node) -> None:
@@ -28,6 +30,23 @@ def adopt_children(node: Node) -> None:
     for i, child in enumerate(node.slots):
         child.parent = node
         child.parent_slot = i
+
+
+def kill_replaced(old: Node) -> None:
+    """Kill ``old`` and every node below it that the new nodes did not adopt
+    (``mas_topiary_replace`` / ``mte_destroy_walk`` of what a rebuild drops).
+
+    Must run after :func:`adopt_children`: a child still pointing back at its
+    old parent was not reused.  O(nodes dropped x slots).
+    """
+    stack = [old]
+    while stack:
+        node = stack.pop()
+        if node.type != LEAF_64:
+            for child in node.slots:
+                if child.parent is node:
+                    stack.append(child)
+        kill_node(node)
 
 
 def replace_subtree(tree, old: Node | None, new: Node, new_height: int, min_: int,
@@ -40,21 +59,23 @@ def replace_subtree(tree, old: Node | None, new: Node, new_height: int, min_: in
     """
     if old is None or old.parent is None:
         prev = tree._root
-        if prev is not new and prev.__class__ is Node:
-            prev.dead = True
+        replaced = prev if prev is not new and prev.__class__ is Node else None
         new.parent = None
         new.parent_slot = 0
         tree._root = new
         tree._height = new_height
     else:
+        replaced = old
         parent = old.parent
         new.parent = parent
         new.parent_slot = old.parent_slot
         parent.slots[old.parent_slot] = new
     for node in new_nodes:
-        if node.type != 1:
+        if node.type != LEAF_64:
             adopt_children(node)
-    for node in dead:
-        node.dead = True
-    if tree._alloc and new.type != 1:
+    if replaced is not None:
+        kill_replaced(replaced)
+    for node in dead:  # all below ``replaced`` already; kept as a guard
+        kill_node(node)
+    if tree._alloc and new.type != LEAF_64:
         update_gap(new, min_)

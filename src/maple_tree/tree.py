@@ -24,7 +24,7 @@ from .constants import (LEAF_64, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_ALLOC_WRAPPED, M
                         ULONG_MAX)
 from .entries import ZERO_ENTRY, InternalEntry, is_reserved
 from .errors import InvalidArgumentError, InvalidTypeError
-from .node import Node, RootEntry
+from .node import Node, RootEntry, kill_subtree
 from .args import check_entry as _entry, check_key as _key, check_range as _range
 from .write import store
 
@@ -88,7 +88,7 @@ class MapleTree:
     True
     """
 
-    __slots__ = ("_root", "_height", "_flags", "_alloc", "_bulk", "__weakref__")
+    __slots__ = ("_root", "_height", "_flags", "_alloc", "_bulk", "_writes", "__weakref__")
 
     def __init__(self, flags: int = 0) -> None:
         if flags.__class__ is not int:
@@ -100,6 +100,7 @@ class MapleTree:
         self._flags = flags
         self._alloc = bool(flags & MT_FLAGS_ALLOC_RANGE)
         self._bulk = False
+        self._writes = 0  # bumped by every write; lets iterators notice one
 
     # -- attributes -------------------------------------------------------
     @property
@@ -273,18 +274,52 @@ class MapleTree:
 
     def __iter__(self) -> Iterator[Range]:
         """Every stored range ``(first, last, entry)`` in key order, NULL ranges
-        and ZERO_ENTRY skipped (``mt_for_each``); O(1) amortised per entry."""
-        root = self._root
-        if root.__class__ is not Node:
-            if root is not None and root.entry is not ZERO_ENTRY:
-                yield (0, 0, root.entry)
-            return
+        and ZERO_ENTRY skipped (``mt_for_each``); O(1) amortised per entry.
+
+        The tree may be written between steps: the kernel's ``mt_for_each``
+        walks again from the root for every entry, and this iterator does the
+        same, but only after a write, so each step yields what
+        ``find_after(previous last + 1)`` would return at that moment.
+
+        >>> t = MapleTree()
+        >>> for i in range(4):
+        ...     t.store_range(10 * i, 10 * i + 5, i)
+        >>> seen = []
+        >>> for first, last, v in t:  # erase the next range at every step
+        ...     seen.append(v); _ = t.erase(first + 10)
+        >>> seen, list(t)
+        ([0, 2], [(0, 5, 0), (20, 25, 2)])
+        """
+        index = 0
         zero = ZERO_ENTRY
-        for leaf, first, _ in iter_leaves(root, self._height, 0):
-            for last, entry in zip(leaf.pivots, leaf.slots):
-                if entry is not None and entry is not zero:
-                    yield first, last, entry
-                first = last + 1
+        while True:  # one pass per write seen between steps
+            root = self._root
+            if root.__class__ is not Node:
+                if index == 0 and root is not None and root.entry is not zero:
+                    yield (0, 0, root.entry)
+                return
+            writes = self._writes
+            for leaf, first, off in iter_leaves(root, self._height, index):
+                pivots = leaf.pivots
+                slots = leaf.slots
+                if off:
+                    first = pivots[off - 1] + 1
+                for i in range(off, len(pivots)):
+                    entry = slots[i]
+                    last = pivots[i]
+                    if entry is not None and entry is not zero:
+                        yield first, last, entry
+                        if self._writes != writes:
+                            break
+                    first = last + 1
+                else:
+                    continue
+                break  # a write happened: walk again from last + 1
+            else:
+                return
+            if last == ULONG_MAX:
+                return
+            index = last + 1
 
     def __len__(self) -> int:
         """The number of ranges iteration yields; O(n)."""
@@ -380,13 +415,9 @@ class MapleTree:
         root = self._root
         self._root = None
         self._height = 0
+        self._writes += 1
         if root.__class__ is Node:
-            stack = [root]
-            while stack:
-                node = stack.pop()
-                node.dead = True
-                if node.type != LEAF_64:
-                    stack.extend(node.slots)
+            kill_subtree(root)
 
     def dup(self) -> "MapleTree":
         """``mtree_dup``: a node-for-node copy (same shape, same entry objects),

@@ -33,11 +33,11 @@ from bisect import bisect_left
 from typing import Any
 
 from .bignode import BigNode, copy_in
-from .constants import LEAF_64, MT_MIN_SLOTS, MT_SLOTS, ULONG_MAX
+from .constants import LEAF_64, MT_FLAGS_USE_RCU, MT_MIN_SLOTS, MT_SLOTS, ULONG_MAX
 from .entries import InternalEntry
 from .errors import EntryExistsError
 from .gaps import update_gap
-from .node import Node, RootEntry
+from .node import Node, RootEntry, kill_subtree
 from .rebalance import extend_spanning_null, rebalance, spanning_rebalance
 from .split import split_store
 from .walk import Pos
@@ -117,30 +117,50 @@ class LeafWrite:
         piv, sl = self.new_content(entry, offset_end)
         return BigNode(LEAF_64, piv, sl)
 
-    def new_content(self, entry: Any, offset_end: int) -> tuple[list[int], list[Any]]:
-        """The leaf's pivots and slots after the write (what every in-leaf
-        store type -- append, slot store, node store -- produces)."""
-        node = self.node
-        pivots = node.pivots
-        slots = node.slots
+    def window(self, entry: Any, offset_end: int) -> tuple[list[int], list[Any]]:
+        """The pivots and slots that replace slots ``offset..offset_end``: the
+        head of the range the write cuts, the write itself, and the tail of
+        the slot it ends in.  Sets ``entry_offset``."""
+        pivots = self.node.pivots
         off = self.offset
-        piv = pivots[:off]
-        sl = slots[:off]
+        index = self.index
+        last = self.last
         start = pivots[off - 1] + 1 if off else self.min
-        if start < self.index:
-            sl.append(self.content)
-            piv.append(self.index - 1)
-        self.entry_offset = len(sl)
-        sl.append(entry)
-        piv.append(self.last)
-        if self.last < self.max:
+        if start < index:
+            piv = [index - 1, last]
+            sl = [self.content, entry]
+            self.entry_offset = off + 1
+        else:
+            piv = [last]
+            sl = [entry]
+            self.entry_offset = off
+        if last < self.max:
             p = pivots[offset_end]
-            if p > self.last:
-                sl.append(slots[offset_end])
+            if p > last:
                 piv.append(p)
-            piv.extend(pivots[offset_end + 1:])
-            sl.extend(slots[offset_end + 1:])
+                sl.append(self.node.slots[offset_end])
         return piv, sl
+
+    def new_content(self, entry: Any, offset_end: int) -> tuple[list[int], list[Any]]:
+        """The leaf's pivots and slots after the write, as new lists (what
+        every in-leaf store type -- append, slot store, node store --
+        produces; a write spanning past the leaf passes its last offset)."""
+        node = self.node
+        off = self.offset
+        piv, sl = self.window(entry, offset_end)
+        return (node.pivots[:off] + piv + node.pivots[offset_end + 1:],
+                node.slots[:off] + sl + node.slots[offset_end + 1:])
+
+    def write_in_place(self, entry: Any, offset_end: int) -> None:
+        """Apply the write to the leaf's own lists (``mas_wr_slot_store`` /
+        ``mas_wr_append``, and ``mas_wr_node_store`` outside RCU mode, which
+        rebuilds into a buffer and copies it back over the node).  Nothing
+        survives the write but the leaf, which keeps CPython's cyclic GC idle."""
+        node = self.node
+        off = self.offset
+        piv, sl = self.window(entry, offset_end)
+        node.pivots[off:offset_end + 1] = piv
+        node.slots[off:offset_end + 1] = sl
 
 
 def _walk_to_leaf(node: Node, mn: int, mx: int, index: int, last: int) -> LeafWrite:
@@ -185,7 +205,7 @@ def _new_root(tree, entry: Any) -> None:
     """``mas_new_root``: the whole range holds ``entry`` (or nothing)."""
     old = tree._root
     if old.__class__ is Node:
-        old.dead = True
+        kill_subtree(old)
     if entry is None:
         tree._root = None
         tree._height = 0
@@ -270,6 +290,7 @@ def store(tree, index: int, last: int, entry: Any, insert: bool = False, mas=Non
     where the kernel's does.
     O(log n) plus O(height) rebuilt nodes for a split or rebalance.
     """
+    tree._writes += 1
     root = tree._root
     if root.__class__ is not Node:
         if mas is None:
@@ -342,7 +363,10 @@ def store(tree, index: int, last: int, entry: Any, insert: bool = False, mas=Non
         gap_changed = entry is None or _has_null(node.slots, wr.offset, wr.offset_end)
     else:
         gap_changed = False
-    node.pivots, node.slots = wr.new_content(entry, wr.offset_end)
+    if tree._flags & MT_FLAGS_USE_RCU:  # readers may hold the old lists
+        node.pivots, node.slots = wr.new_content(entry, wr.offset_end)
+    else:
+        wr.write_in_place(entry, wr.offset_end)
     if mas is not None:
         mas.offset = wr.entry_offset
         mas.end = new_end
