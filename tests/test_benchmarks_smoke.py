@@ -180,3 +180,18 @@ def test_sorteddict_comparison_tiny():
     pytest.importorskip("sortedcontainers")
     t_sd, t_alloc, t_plain = wl.sorteddict_point_loads(N)
     assert min(t_sd, t_alloc, t_plain) >= 0
+
+
+def test_interpreter_floor_tiny(capsys):
+    """benchmarks/floor.py runs, leaves the W1 tree as it was, prints 6 rows."""
+    floor = _load("floor", "floor.py")
+    assert floor.main(["--n", "300", "--repeat", "1"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines()
+            if line.startswith(("store", "W3", "W8a"))]
+    assert len(rows) == 6
+    tree = wl.build_w1("plain", 300)
+    before = list(tree)
+    rng = wl.SplitMix64(wl.SEED_W3)
+    floor.store_floor(tree._root, [10 * (rng.below(3000) // 10) for _ in range(300)])
+    assert list(tree) == before
+    tree.validate()

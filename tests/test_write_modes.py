@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from maple_tree import (MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU, ZERO_ENTRY, EntryExistsError,
@@ -125,3 +125,67 @@ def test_iteration_across_writes_is_find_after_the_last_range(flags, ranges, pla
                 except EntryExistsError:
                     pass
             t.validate()
+
+
+def _expected_step(tree: MapleTree, save: int, forward: bool):
+    """What ``mas_rewalk`` then one step gives: walk a fresh state to the slot
+    holding ``save`` and step from there."""
+    from maple_tree import MaState
+    fresh = MaState(tree, save)
+    fresh.walk()
+    entry = fresh.next() if forward else fresh.prev()
+    return entry, fresh.index, fresh.last
+
+
+_near = st.tuples(st.integers(-60, 60), st.integers(0, 30), st.booleans())
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(flags=st.sampled_from([0, MT_FLAGS_ALLOC_RANGE]),
+       count=st.integers(20, 120), start=st.integers(0, 1200),
+       writes=st.lists(_near, min_size=1, max_size=6), forward=st.booleans())
+def test_state_whose_node_died_walks_again(flags, count, start, writes, forward):
+    """A cursor left on a leaf that a write made elsewhere replaced (its node
+    is dead) walks again from the root to where it was, then steps: the
+    kernel's ``mas_rewalk_if_dead``."""
+    from maple_tree import MaState
+    t = MapleTree(flags)
+    for i in range(count):
+        t.store_range(10 * i, 10 * i + 5, i)
+    mas = MaState(t, start)
+    if mas.find() is None:
+        return
+    for delta, length, erase in writes:
+        first = max(0, start + delta)
+        if erase:
+            t.store_range(first, first + length, None)
+        else:
+            t.store_range(first, first + length, ("w", first))
+        t.validate()
+    if mas.node is None or not mas.node.dead or not t._root.__class__.__name__ == "Node":
+        return  # only a dead node has kernel-defined behaviour here
+    if (mas.last == 2**64 - 1) if forward else (mas.index == 0):
+        return  # mas_next/mas_prev stop before stepping: nothing to walk again
+    event("the state's node died")
+    save = mas.last if forward else mas.index
+    want = _expected_step(t, save, forward)
+    got = mas.next() if forward else mas.prev()
+    assert (got, mas.index, mas.last) == want
+    assert not mas.node.dead
+
+
+def test_for_each_continues_after_its_leaf_died():
+    from maple_tree import MaState
+    t = MapleTree()
+    for i in range(200):
+        t.store_range(10 * i, 10 * i + 5, i)
+    mas = MaState(t)
+    it = mas.for_each()
+    seen = [next(it) for _ in range(3)]
+    leaf = mas.node
+    for i in range(3, 9):          # fill the leaf past 16 slots: it splits
+        t.store_range(10 * i + 7, 10 * i + 8, ("x", i))
+    assert leaf.dead
+    seen += list(it)
+    assert seen == [0, 1, 2] + [v for i in range(3, 200)
+                                for v in ([i, ("x", i)] if i < 9 else [i])]

@@ -261,9 +261,27 @@ class MaState:
         self.node = child
         self.offset = self.end = len(child.pivots) - 1
 
+    def _rewalk(self, index: int) -> None:
+        """``mas_rewalk``: the state's node died (a write made elsewhere
+        replaced it), so walk again from the root to the slot holding
+        ``index`` before stepping on.  Raises :class:`StateError` (state
+        unchanged) if the tree has no node left, where Linux 6.12.117 would
+        dereference NULL."""
+        snap = self._snapshot()
+        self.index = self.last = index
+        self.status = START
+        self._state_walk()
+        if self.status != ACTIVE:
+            self._restore(snap)
+            raise StateError("the tree holding this state's node became a direct root "
+                             "or empty: Linux 6.12.117 dereferences NULL here")
+
     def _next_slot(self, max_: int, empty: bool) -> Any:
         """``mas_next_slot``: the next slot's entry (NULL ranges skipped unless ``empty``)."""
         node = self._require_node()
+        if node.dead:  # mas_rewalk_if_dead, from the end of the current range
+            self._rewalk(self.last)
+            node = self.node
         pivots = node.pivots
         if self.max >= max_:
             pivot = pivots[self.offset] if self.offset < self.end else self.max
@@ -304,6 +322,9 @@ class MaState:
     def _prev_slot(self, min_: int, empty: bool) -> Any:
         """``mas_prev_slot``: the previous slot's entry (NULL ranges skipped unless ``empty``)."""
         node = self._require_node()
+        if node.dead:  # mas_rewalk_if_dead, from the start of the current range
+            self._rewalk(self.index)
+            node = self.node
         pivots = node.pivots
         if self.min <= min_:
             start = pivots[self.offset - 1] + 1 if self.offset else self.min
@@ -559,6 +580,8 @@ class MaState:
             yield entry
             while self.status == ACTIVE:
                 node = self.node
+                if node.dead:
+                    break  # find() walks again (mas_rewalk_if_dead)
                 pivots = node.pivots
                 end = len(pivots) - 1
                 off = self.offset

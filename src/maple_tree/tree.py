@@ -124,8 +124,11 @@ class MapleTree:
         return bool(self._flags & MT_FLAGS_USE_RCU)
 
     def set_in_rcu(self) -> None:
-        """``mt_set_in_rcu``: set ``MT_FLAGS_USE_RCU`` (the RCU-safe write mode
-        itself comes with the concurrency issue; shapes never depend on it).
+        """``mt_set_in_rcu``: set ``MT_FLAGS_USE_RCU``.  In-leaf stores then
+        give the leaf new lists instead of rewriting its own, so a reader
+        holding the old ones keeps a consistent snapshot; the rest of the
+        RCU-safe write mode comes with the concurrency issue.  Shapes never
+        depend on the flag.
 
         >>> t = MapleTree(); t.set_in_rcu(); t.in_rcu
         True
