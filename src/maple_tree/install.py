@@ -19,10 +19,10 @@ from __future__ import annotations
 from typing import Iterable
 
 from .constants import LEAF_64
-from .node import Node, kill_node
+from .node import Node, kill_subtree
 from .gaps import update_gap
 
-__all__ = ["adopt_children", "replace_subtree", "kill_replaced"]
+__all__ = ["adopt_children", "replace_subtree"]
 
 
 def adopt_children(node: Node) -> None:
@@ -32,30 +32,14 @@ def adopt_children(node: Node) -> None:
         child.parent_slot = i
 
 
-def kill_replaced(old: Node) -> None:
-    """Kill ``old`` and every node below it that the new nodes did not adopt
-    (``mas_topiary_replace`` / ``mte_destroy_walk`` of what a rebuild drops).
-
-    Must run after :func:`adopt_children`: a child still pointing back at its
-    old parent was not reused.  O(nodes dropped x slots).
-    """
-    stack = [old]
-    while stack:
-        node = stack.pop()
-        if node.type != LEAF_64:
-            for child in node.slots:
-                if child.parent is node:
-                    stack.append(child)
-        kill_node(node)
-
-
 def replace_subtree(tree, old: Node | None, new: Node, new_height: int, min_: int,
-                    new_nodes: Iterable[Node], dead: Iterable[Node]) -> None:
+                    new_nodes: Iterable[Node]) -> None:
     """Put ``new`` where ``old`` was (or at the root when ``old`` was the root).
 
     ``new_nodes`` are the internal nodes built by the operation (their
-    children are adopted), ``dead`` the nodes they replace.  ``min_`` is the
-    lower bound of ``new``, for the gap update.
+    children are adopted).  The replaced node and everything below it that
+    was not adopted die.  ``min_`` is the lower bound of ``new``, for the gap
+    update.
     """
     if old is None or old.parent is None:
         prev = tree._root
@@ -74,8 +58,6 @@ def replace_subtree(tree, old: Node | None, new: Node, new_height: int, min_: in
         if node.type != LEAF_64:
             adopt_children(node)
     if replaced is not None:
-        kill_replaced(replaced)
-    for node in dead:  # all below ``replaced`` already; kept as a guard
-        kill_node(node)
+        kill_subtree(replaced)  # after adoption: reused children survive
     if tree._alloc and new.type != LEAF_64:
         update_gap(new, min_)

@@ -94,14 +94,22 @@ def kill_node(node: Node) -> None:
     node.parent = None
 
 
-def kill_subtree(root: Node) -> None:
-    """``mte_destroy_walk``: :func:`kill_node` every node under ``root``.  O(nodes)."""
-    stack = [root]
+def kill_subtree(top: Node) -> None:
+    """``mte_destroy_walk``: :func:`kill_node` ``top`` and every node below it
+    that still points back at its parent there.  O(nodes killed x slots).
+
+    In an intact tree that is the whole subtree.  After a rebuild, children
+    that a new node adopted point at it instead, so they are kept: only what
+    the rebuild dropped dies (``mas_topiary_replace``).
+    """
+    stack = [top]
     while stack:
         node = stack.pop()
-        kill_node(node)
         if node.type != LEAF_64:
-            stack.extend(node.slots)
+            for child in node.slots:
+                if child.parent is node:
+                    stack.append(child)
+        kill_node(node)
 
 
 def node_min(node: Node) -> int:

@@ -40,7 +40,7 @@ from .walk import Pos, ascend, descend, next_sibling, prev_sibling
 __all__ = ["rebalance", "spanning_rebalance"]
 
 
-def _pull_neighbour(bn: BigNode, orig_l: Pos, orig_r: Pos, l: Pos, dead: list) -> bool:
+def _pull_neighbour(bn: BigNode, orig_l: Pos, orig_r: Pos, l: Pos) -> bool:
     """``mast_spanning_rebalance``: join the nearest node at this level, right
     first (a cousin if need be), else the left one; False at the tree edges."""
     r_tmp = orig_r.copy()
@@ -56,7 +56,6 @@ def _pull_neighbour(bn: BigNode, orig_l: Pos, orig_r: Pos, l: Pos, dead: list) -
                 descend(orig_r)
                 orig_r.offset = 0
             copy_in(bn, orig_r, 0, MT_SLOTS[orig_r.node.type])
-            dead.append(orig_r.node)
             orig_r.last = orig_r.max
             orig_l.set(l_tmp)
             return True
@@ -66,7 +65,6 @@ def _pull_neighbour(bn: BigNode, orig_l: Pos, orig_r: Pos, l: Pos, dead: list) -
                 descend(orig_l)
                 orig_l.offset = len(orig_l.node.pivots) - 1
             count = prepend_node(bn, orig_l.node)
-            dead.append(orig_l.node)
             l.min = orig_l.min
             orig_l.index = orig_l.min
             l.offset += count
@@ -89,11 +87,9 @@ def _node_walk(pos: Pos, index: int) -> None:
     pos.offset = off
 
 
-def _ascend_pair(orig_l: Pos, orig_r: Pos, l: Pos, r: Pos, dead: list) -> None:
+def _ascend_pair(orig_l: Pos, orig_r: Pos, l: Pos, r: Pos) -> None:
     """``mast_ascend``: move both original sides one level up and find the
     slots that the new nodes replace."""
-    dead.append(orig_l.node)
-    dead.append(orig_r.node)
     ascend(orig_l)
     ascend(orig_r)
     orig_r.index = r.max
@@ -112,11 +108,8 @@ def spanning_rebalance(tree, bn: BigNode, orig_l: Pos, orig_r: Pos, count: int) 
     bulk = tree._bulk
     l, m, r = Pos(None), Pos(None), Pos(None)
     new_nodes: list[Node] = []
-    dead: list[Node] = [orig_l.node]
-    if orig_r.node is not orig_l.node:
-        dead.append(orig_r.node)
     if (orig_l.min != 0 or orig_r.max != ULONG_MAX) and len(bn.piv) <= MT_MIN_SLOTS[bn.type]:
-        _pull_neighbour(bn, orig_l, orig_r, l, dead)
+        _pull_neighbour(bn, orig_l, orig_r, l)
     new_height = 0
     while count:
         count -= 1
@@ -150,9 +143,9 @@ def spanning_rebalance(tree, bn: BigNode, orig_l: Pos, orig_r: Pos, count: int) 
         new_height += 1
         if l.min == 0 and l.max == ULONG_MAX:
             # one node covers everything: it is the new root (the tree may shrink)
-            replace_subtree(tree, None, left, new_height, 0, new_nodes, dead)
+            replace_subtree(tree, None, left, new_height, 0, new_nodes)
             return
-        _ascend_pair(orig_l, orig_r, l, r, dead)
+        _ascend_pair(orig_l, orig_r, l, r)
         bn = BigNode(orig_l.node.type, gap=[] if alloc else None)
         if orig_l.offset:
             copy_in(bn, orig_l, 0, orig_l.offset - 1)
@@ -173,16 +166,16 @@ def spanning_rebalance(tree, bn: BigNode, orig_l: Pos, orig_r: Pos, count: int) 
             continue
         if orig_l.min == 0 and orig_l.max == ULONG_MAX:
             break
-        _pull_neighbour(bn, orig_l, orig_r, l, dead)
+        _pull_neighbour(bn, orig_l, orig_r, l)
         if not count:
             count += 1
     final = node_from_big(bn, 0, MT_SLOTS[bn.type] - 1, orig_l.node.type)
     new_nodes.append(final)
     new_height += 1
     if l.min == 0 and final.pivots[-1] == ULONG_MAX:
-        replace_subtree(tree, None, final, new_height, 0, new_nodes, dead)
+        replace_subtree(tree, None, final, new_height, 0, new_nodes)
     else:
-        replace_subtree(tree, orig_l.node, final, new_height, orig_l.min, new_nodes, dead)
+        replace_subtree(tree, orig_l.node, final, new_height, orig_l.min, new_nodes)
 
 
 def rebalance(tree, mas: Pos, bn: BigNode) -> None:

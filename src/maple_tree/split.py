@@ -28,7 +28,7 @@ __all__ = ["split_store"]
 class _SplitState:
     """What ``struct maple_subtree_state`` carries through a split."""
 
-    __slots__ = ("tree", "alloc", "l", "r", "new_nodes", "dead")
+    __slots__ = ("tree", "alloc", "l", "r", "new_nodes")
 
     def __init__(self, tree) -> None:
         self.tree = tree
@@ -36,7 +36,6 @@ class _SplitState:
         self.l = Pos()
         self.r = Pos()
         self.new_nodes: list[Node] = []
-        self.dead: list[Node] = []
 
 
 def _split_data(st: _SplitState, bn: BigNode, mas: Pos, split: int, b_end: int) -> None:
@@ -59,7 +58,6 @@ def _fill_parent(st: _SplitState, mas: Pos, skip: int) -> BigNode:
         cp = False
     else:
         cp = True
-        st.dead.append(mas.node)
         ascend(mas)
     bn = BigNode(mas.node.type, gap=[] if st.alloc else None)
     if cp and l.offset:
@@ -114,13 +112,11 @@ def _push(st: _SplitState, mas: Pos, bn: BigNode, left: bool) -> Node | None:
     if left:
         prepend_node(bn, tmp.node)
         b_end = slot_total + 1
-        st.dead.append(mas.node)
         mas.set(tmp)
         st.l.set(tmp)
     else:
         copy_in(bn, tmp, 0, end)
         b_end = len(bn.piv)
-        st.dead.append(tmp.node)
         st.r.set(tmp)
         split = slot_total - split
     split = no_null_split(bn, split, MT_SLOTS[bn.type], b_end)
@@ -153,5 +149,4 @@ def split_store(tree, mas: Pos, bn: BigNode) -> None:
         _split_data(st, bn, mas, split, len(bn.piv) - 1)
         st.r.max = mas.max
         bn = _fill_parent(st, mas, 1)
-    st.dead.append(mas.node)
-    replace_subtree(tree, mas.node, top, height, mas.min, st.new_nodes, st.dead)
+    replace_subtree(tree, mas.node, top, height, mas.min, st.new_nodes)

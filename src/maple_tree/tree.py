@@ -18,7 +18,7 @@ A maple tree maps non-overlapping inclusive ranges ``[first, last]`` of keys
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Any, Iterator, Optional
+from typing import Any, Generator, Iterator, Optional
 
 from .constants import (LEAF_64, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_ALLOC_WRAPPED, MT_FLAGS_USE_RCU, MT_FLAGS_USER_MASK,
                         ULONG_MAX)
@@ -246,13 +246,7 @@ class MapleTree:
         >>> t.next(15)
         (30, 30, 'y')
         """
-        if not (index.__class__ is int and max.__class__ is int and 0 <= index <= ULONG_MAX
-                and 0 <= max <= ULONG_MAX):
-            index, max = _key(index, "index"), _key(max, "max")
-        from .state import MaState
-        mas = MaState(self, index)
-        entry = mas.next(max)
-        return None if entry is None else (mas.index, mas.last, entry)
+        return self._step(index, max, "max", True)
 
     def prev(self, index: int, min: int = 0) -> Optional[Range]:
         """``mt_prev``: the last entry before the range holding ``index`` that
@@ -267,12 +261,16 @@ class MapleTree:
         >>> t.prev(30)
         (10, 20, 'x')
         """
-        if not (index.__class__ is int and min.__class__ is int and 0 <= index <= ULONG_MAX
-                and 0 <= min <= ULONG_MAX):
-            index, min = _key(index, "index"), _key(min, "min")
+        return self._step(index, min, "min", False)
+
+    def _step(self, index: int, limit: int, limit_name: str, forward: bool) -> Optional[Range]:
+        """One ``mas_next`` / ``mas_prev`` of a fresh state at ``index``."""
+        if not (index.__class__ is int and limit.__class__ is int and 0 <= index <= ULONG_MAX
+                and 0 <= limit <= ULONG_MAX):
+            index, limit = _key(index, "index"), _key(limit, limit_name)
         from .state import MaState
         mas = MaState(self, index)
-        entry = mas.prev(min)
+        entry = mas.next(limit) if forward else mas.prev(limit)
         return None if entry is None else (mas.index, mas.last, entry)
 
     def __iter__(self) -> Iterator[Range]:
@@ -293,36 +291,35 @@ class MapleTree:
         >>> seen, list(t)
         ([0, 2], [(0, 5, 0), (20, 25, 2)])
         """
-        index = 0
+        index: Optional[int] = 0
+        while index is not None:  # one pass per write seen between steps
+            index = yield from self._iter_until_write(index)
+
+    def _iter_until_write(self, index: int) -> Generator[Range, None, Optional[int]]:
+        """Yield the stored ranges from the one holding ``index`` on; after a
+        step that saw a write, stop and return where to walk again from
+        (None when iteration is over)."""
+        root = self._root
         zero = ZERO_ENTRY
-        while True:  # one pass per write seen between steps
-            root = self._root
-            if root.__class__ is not Node:
-                if index == 0 and root is not None and root.entry is not zero:
-                    yield (0, 0, root.entry)
-                return
-            writes = self._writes
-            for leaf, first, off in iter_leaves(root, self._height, index):
-                pivots = leaf.pivots
-                slots = leaf.slots
-                if off:
-                    first = pivots[off - 1] + 1
-                for i in range(off, len(pivots)):
-                    entry = slots[i]
-                    last = pivots[i]
-                    if entry is not None and entry is not zero:
-                        yield first, last, entry
-                        if self._writes != writes:
-                            break
-                    first = last + 1
-                else:
-                    continue
-                break  # a write happened: walk again from last + 1
-            else:
-                return
-            if last == ULONG_MAX:
-                return
-            index = last + 1
+        if root.__class__ is not Node:
+            if index == 0 and root is not None and root.entry is not zero:
+                yield (0, 0, root.entry)
+            return None
+        writes = self._writes
+        for leaf, first, off in iter_leaves(root, self._height, index):
+            pivots = leaf.pivots
+            slots = leaf.slots
+            if off:
+                first = pivots[off - 1] + 1
+            for i in range(off, len(pivots)):
+                entry = slots[i]
+                last = pivots[i]
+                if entry is not None and entry is not zero:
+                    yield first, last, entry
+                    if self._writes != writes:
+                        return None if last == ULONG_MAX else last + 1
+                first = last + 1
+        return None
 
     def __len__(self) -> int:
         """The number of ranges iteration yields; O(n)."""
