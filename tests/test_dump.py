@@ -12,7 +12,6 @@ from maple_tree import ULONG_MAX, ZERO_ENTRY, InvalidArgumentError, MapleTree
 from maple_tree.entries import InternalEntry
 from maple_tree.node import RootEntry
 from maple_tree.dump import dump_tree
-from maple_tree.structure import tree_from_structure
 
 from test_validate import leaf, make_tree, three_leaves
 from test_structure import DENSE16
@@ -74,7 +73,7 @@ def _dense16_hex() -> str:
 
 
 def test_two_level_hex():
-    assert dump_tree(tree_from_structure(DENSE16)) == _dense16_hex()
+    assert dump_tree(MapleTree.from_structure(DENSE16)) == _dense16_hex()
 
 
 def test_two_level_dec():
@@ -89,7 +88,7 @@ def test_two_level_dec():
     l1 += "".join(f"    {k}: value {k} (0x{k:x}) [0x{2 * k + 1:x}]\n" for k in range(9, 16))
     l1 += "    16-18446744073709551615: (nil)\n"
     expected = "maple_tree(0x10) flags 8, height 2 root 0x116\n" + root + l0 + l1
-    assert dump_tree(tree_from_structure(DENSE16), "dec") == expected
+    assert dump_tree(MapleTree.from_structure(DENSE16), "dec") == expected
 
 
 def test_engine_tree_matches_hand_built():

@@ -1,4 +1,4 @@
-"""maple-structure/1: tree_structure, tree_structure_string, tree_from_structure, entry JSON."""
+"""maple-structure/1: tree_structure, tree_structure_string, entry JSON."""
 from __future__ import annotations
 
 import gzip
@@ -11,7 +11,7 @@ from maple_tree import (MT_FLAGS_ALLOC_RANGE, RETRY_ENTRY, ULONG_MAX, ZERO_ENTRY
                         InvalidArgumentError, MapleTree)
 from maple_tree.constants import LEAF_64
 from maple_tree.node import Node, RootEntry
-from maple_tree.structure import (canonical, entry_from_json, entry_to_json, tree_from_structure,
+from maple_tree.structure import (canonical, entry_from_json, entry_to_json,
                                   tree_structure, tree_structure_string)
 
 from test_validate import make_tree, three_leaves, three_levels
@@ -70,15 +70,15 @@ def reference_structures(name: str):
 
 @pytest.mark.parametrize("text", SMALL)
 def test_round_trip_examples(text):
-    tree = tree_from_structure(text)
+    tree = MapleTree.from_structure(text)
     assert tree_structure_string(tree) == text
     assert canonical(tree_structure(tree)) == text
-    tree2 = tree_from_structure(json.loads(text))
+    tree2 = MapleTree.from_structure(json.loads(text))
     assert tree_structure_string(tree2) == text
 
 
 def test_dense16_example_builds_the_expected_tree():
-    tree = tree_from_structure(DENSE16)
+    tree = MapleTree.from_structure(DENSE16)
     assert tree.flags == 0 and tree.height == 2
     root = tree._root
     assert [c.parent is root for c in root.slots] == [True, True]
@@ -91,7 +91,7 @@ def test_round_trip_hand_built_shapes(alloc):
     for tree in (three_leaves(alloc), three_levels(alloc)):
         text = tree_structure_string(tree)
         assert text == canonical(tree_structure(tree))
-        again = tree_from_structure(text)
+        again = MapleTree.from_structure(text)
         assert again.flags == (MT_FLAGS_ALLOC_RANGE if alloc else 0)
         assert tree_structure_string(again) == text
         assert again._root is not tree._root
@@ -120,7 +120,7 @@ def test_round_trip_reference_corpus(name):
     structures = reference_structures(name)
     assert structures
     for text in structures:
-        tree = tree_from_structure(text)
+        tree = MapleTree.from_structure(text)
         assert tree_structure_string(tree) == text
         assert canonical(tree_structure(tree)) == text
 
@@ -231,14 +231,14 @@ def test_entry_from_json_refuses(bad):
 
 def test_flags_default_and_explicit():
     alloc_text = tree_structure_string(three_leaves(alloc=True))
-    assert tree_from_structure(alloc_text).flags == MT_FLAGS_ALLOC_RANGE
-    assert tree_from_structure(DENSE16).flags == 0
-    assert tree_from_structure(SMALL[4]).flags == 0
-    assert tree_from_structure(SMALL[4], MT_FLAGS_ALLOC_RANGE).flags == MT_FLAGS_ALLOC_RANGE
+    assert MapleTree.from_structure(alloc_text).flags == MT_FLAGS_ALLOC_RANGE
+    assert MapleTree.from_structure(DENSE16).flags == 0
+    assert MapleTree.from_structure(SMALL[4]).flags == 0
+    assert MapleTree.from_structure(SMALL[4], MT_FLAGS_ALLOC_RANGE).flags == MT_FLAGS_ALLOC_RANGE
     with pytest.raises(InvalidArgumentError, match="flags need"):
-        tree_from_structure(DENSE16, MT_FLAGS_ALLOC_RANGE)
+        MapleTree.from_structure(DENSE16, MT_FLAGS_ALLOC_RANGE)
     with pytest.raises(InvalidArgumentError, match="flags need"):
-        tree_from_structure(alloc_text, 0)
+        MapleTree.from_structure(alloc_text, 0)
 
 
 def _mutated(text: str, **changes):
@@ -294,18 +294,18 @@ _DELETE = object()
 ])
 def test_malformed_input(obj, words):
     with pytest.raises(InvalidArgumentError) as info:
-        tree_from_structure(obj)
+        MapleTree.from_structure(obj)
     assert words in str(info.value)
 
 
 def test_malformed_arange_gaps():
     text = tree_structure_string(three_leaves(alloc=True))
     with pytest.raises(InvalidArgumentError, match="needs keys"):
-        tree_from_structure(_mutated(text, root__gaps=_DELETE))
+        MapleTree.from_structure(_mutated(text, root__gaps=_DELETE))
     with pytest.raises(InvalidArgumentError, match="2 gaps for 3 slots"):
-        tree_from_structure(_mutated(text, root__gaps=[1, 2]))
+        MapleTree.from_structure(_mutated(text, root__gaps=[1, 2]))
     with pytest.raises(InvalidArgumentError, match=r"root \(arange_64 .*offset 1: gap 9"):
-        tree_from_structure(_mutated(text, root__gaps__1=9))
+        MapleTree.from_structure(_mutated(text, root__gaps__1=9))
 
 
 def test_deep_nesting_refused():
@@ -315,4 +315,4 @@ def test_deep_nesting_refused():
         node = {"max": M, "min": 0, "pivots": [M], "slots": [node], "type": "range_64"}
     obj["root"] = node
     with pytest.raises(InvalidArgumentError, match="MAPLE_HEIGHT_MAX"):
-        tree_from_structure(obj)
+        MapleTree.from_structure(obj)

@@ -1,6 +1,6 @@
 """validate_tree: good trees pass; each broken invariant is reported with node path and offset.
 
-The trees are built by hand from Node objects (and through tree_from_structure),
+The trees are built by hand from Node objects (and through MapleTree.from_structure),
 so these tests do not depend on the write paths.
 """
 from __future__ import annotations
@@ -13,7 +13,6 @@ from maple_tree import MT_FLAGS_ALLOC_RANGE, ULONG_MAX, ZERO_ENTRY, MapleTree, T
 from maple_tree.constants import ARANGE_64, LEAF_64, RANGE_64
 from maple_tree.entries import RETRY_ENTRY
 from maple_tree.node import Node, RootEntry, leaf_max_gap
-from maple_tree.structure import tree_from_structure
 from maple_tree.validate import _check_leaf_gap_formula, validate_tree
 
 M = ULONG_MAX
@@ -126,7 +125,7 @@ def test_structure_format_example_passes():
                '"slots":[0,1,2,3,4,5,6,7,8],"type":"leaf_64"},{"max":18446744073709551615,'
                '"min":9,"pivots":[9,10,11,12,13,14,15,18446744073709551615],"slots":[9,10,11,'
                '12,13,14,15,null],"type":"leaf_64"}],"type":"range_64"}}')
-    tree = tree_from_structure(example)
+    tree = MapleTree.from_structure(example)
     validate_tree(tree, exempt_rightmost=False)
 
 

@@ -14,7 +14,7 @@ be written as.  The helpers are the kernel's ``mas_mab_cp`` (copy a node in),
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, final
 
 from .constants import ARANGE_64, LEAF_64, MT_MIN_SLOTS, MT_PIVOTS, MT_SLOTS
 from .node import Node, node_max_gap
@@ -24,6 +24,7 @@ __all__ = ["BigNode", "calc_split", "no_null_split", "node_from_big", "copy_in",
            "append_child"]
 
 
+@final
 class BigNode:
     """Parallel lists ``piv``/``slot``/``gap`` and the target node ``type``.
 
@@ -35,10 +36,10 @@ class BigNode:
 
     def __init__(self, type: int, piv: list[int] | None = None, slot: list[Any] | None = None,
                  gap: list[int] | None = None) -> None:
-        self.type = type
-        self.piv = piv if piv is not None else []
-        self.slot = slot if slot is not None else []
-        self.gap = gap
+        self.type: int = type
+        self.piv: list[int] = piv if piv is not None else []
+        self.slot: list[Any] = slot if slot is not None else []
+        self.gap: list[int] | None = gap
 
     def __len__(self) -> int:
         return len(self.piv)
@@ -50,10 +51,10 @@ class BigNode:
 def copy_in(bn: BigNode, pos: Pos, start: int, end: int) -> None:
     """``mas_mab_cp``: append slots ``start..end`` (clipped to the node end) of ``pos.node``."""
     node = pos.node
-    stop = min(end, len(node.pivots) - 1) + 1
+    stop = min(end, node.end) + 1
     bn.piv.extend(node.pivots[start:stop])
     bn.slot.extend(node.slots[start:stop])
-    if bn.gap is not None:
+    if bn.gap is not None and node.gaps is not None:
         bn.gap.extend(node.gaps[start:stop])
 
 
@@ -61,18 +62,19 @@ def prepend_node(bn: BigNode, node: Node) -> int:
     """Put every slot of ``node`` in front of ``bn`` (``mab_shift_right`` + copy); returns the count."""
     bn.piv[:0] = node.pivots
     bn.slot[:0] = node.slots
-    if bn.gap is not None:
+    if bn.gap is not None and node.gaps is not None:
         bn.gap[:0] = node.gaps
     return len(node.pivots)
 
 
-def append_child(bn: BigNode, pos: Pos, alloc: bool) -> None:
-    """``mab_set_b_end``: append the new node at ``pos`` (if any) with pivot ``pos.max``."""
-    node = pos.node
-    if node is None:
+def append_child(bn: BigNode, pos: Pos | None) -> None:
+    """``mab_set_b_end``: append the new node at ``pos`` (if any) with pivot
+    ``pos.max``, and its max gap when ``bn`` keeps gaps."""
+    if pos is None:
         return
+    node = pos.node
     bn.slot.append(node)
-    if alloc:
+    if bn.gap is not None:
         bn.gap.append(node_max_gap(node, pos.min))
     bn.piv.append(pos.max)
 
@@ -121,5 +123,5 @@ def node_from_big(bn: BigNode, start: int, end: int, type: int) -> Node:
     if end - start > MT_PIVOTS[type]:
         end -= 1
     stop = min(end, len(bn.piv) - 1) + 1
-    gaps = bn.gap[start:stop] if type == ARANGE_64 else None
+    gaps = bn.gap[start:stop] if type == ARANGE_64 and bn.gap is not None else None
     return Node(type, bn.piv[start:stop], bn.slot[start:stop], gaps)

@@ -14,27 +14,46 @@ True
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, final
+
+from .errors import InvalidArgumentError, InvalidTypeError
+
+#: the largest value of an internal entry (``xa_mk_internal`` keeps 62 bits)
+INTERNAL_MAX = (1 << 62) - 1
 
 
+@final
 class InternalEntry:
     """A kernel internal entry ``xa_mk_internal(value)``; compare by identity.
 
-    Only the module-level constants should exist; create others only to test
-    the refusal rules (``InternalEntry(1)`` is an "advanced" value the normal
-    store API rejects).
+    ``value`` is an int in ``0 .. 2**62 - 1`` (InvalidTypeError /
+    InvalidArgumentError otherwise).  Only the module-level constants should
+    exist; create others only to test the refusal rules (``InternalEntry(1)``
+    is an "advanced" value the normal store API rejects).
+
+    >>> InternalEntry(300)
+    InternalEntry(300)
+    >>> InternalEntry("x")
+    Traceback (most recent call last):
+    ...
+    maple_tree.errors.InvalidTypeError: InternalEntry value must be an int, not str 'x'
     """
 
     __slots__ = ("value", "_name")
 
     def __init__(self, value: int, name: str | None = None) -> None:
-        self.value = value
-        self._name = name
+        if value.__class__ is not int:
+            raise InvalidTypeError(f"InternalEntry value must be an int, not "
+                                   f"{type(value).__name__} {value!r:.60}")
+        if not 0 <= value <= INTERNAL_MAX:
+            raise InvalidArgumentError(f"InternalEntry value {value} is outside 0..2**62-1")
+        self.value: int = value
+        self._name: str | None = name
 
     def __repr__(self) -> str:
         return self._name or f"InternalEntry({self.value})"
 
-    def __reduce__(self):  # keep the singletons singletons under copy/pickle
+    def __reduce__(self) -> str | tuple[Any, ...]:  # keep the singletons singletons
         if self._name and self._name in globals():
             return self._name
         return (InternalEntry, (self.value, self._name))
@@ -52,5 +71,7 @@ def is_advanced(entry: Any) -> bool:
 
 
 def is_reserved(entry: Any) -> bool:
-    """``mt_is_reserved``: internal and below 4096; the alloc APIs refuse these."""
+    """``mt_is_reserved``: an internal entry whose encoded pointer is below
+    4096 (``MAPLE_RESERVED_RANGE``), i.e. value < 1024; the allocation calls
+    refuse these (ZERO_ENTRY among them)."""
     return entry.__class__ is InternalEntry and entry.value < 1024

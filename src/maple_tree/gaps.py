@@ -25,6 +25,8 @@ def propagate_gap(node: Node, gap: int) -> None:
     parent = node.parent
     while parent is not None:
         gaps = parent.gaps
+        if gaps is None:  # not an allocation tree: nothing to keep
+            return
         slot = node.parent_slot
         old = gaps[slot]
         if old == gap:

@@ -19,8 +19,9 @@ from __future__ import annotations
 from typing import Iterable
 
 from .constants import LEAF_64
-from .node import Node, kill_subtree
+from .core import TreeCore
 from .gaps import update_gap
+from .node import Node, kill_subtree
 
 __all__ = ["adopt_children", "replace_subtree"]
 
@@ -32,7 +33,7 @@ def adopt_children(node: Node) -> None:
         child.parent_slot = i
 
 
-def replace_subtree(tree, old: Node | None, new: Node, new_height: int, min_: int,
+def replace_subtree(tree: TreeCore, old: Node | None, new: Node, new_height: int, min_: int,
                     new_nodes: Iterable[Node]) -> None:
     """Put ``new`` where ``old`` was (or at the root when ``old`` was the root).
 
@@ -43,7 +44,7 @@ def replace_subtree(tree, old: Node | None, new: Node, new_height: int, min_: in
     """
     if old is None or old.parent is None:
         prev = tree._root
-        replaced = prev if prev is not new and prev.__class__ is Node else None
+        replaced = prev if prev is not new and isinstance(prev, Node) else None
         new.parent = None
         new.parent_slot = 0
         tree._root = new

@@ -3,10 +3,12 @@
 A node holds what the kernel node holds, shaped for Python speed:
 
 * ``pivots``: the inclusive upper bound of every *used* slot, so
-  ``len(pivots) == end + 1`` (the kernel's ``ma_data_end() + 1``) and
   ``pivots[-1]`` is the node's max (the kernel leaves it implied for a full
   node; keeping it explicit lets ``bisect_left(pivots, index)`` find the slot
   of ``index`` in one C call);
+* ``end``: the offset of the last used slot, ``len(pivots) - 1`` (the
+  kernel's ``ma_data_end``, which it keeps in the node's metadata); whoever
+  changes the length of a node's lists sets it again;
 * ``slots``: entries (leaves; ``None`` is an empty slot) or child nodes;
 * ``gaps``: for ``arange_64`` the largest free gap under each child, else None;
 * ``parent`` / ``parent_slot``: the kernel's encoded parent pointer (``None``
@@ -22,7 +24,7 @@ A node's min is not stored: it comes from the parent during a walk, as in C.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, final
 
 from .constants import ARANGE_64, LEAF_64, MT_MIN_SLOTS, MT_SLOTS, RANGE_64, TYPE_NAMES, ULONG_MAX
 
@@ -30,30 +32,27 @@ __all__ = ["Node", "RootEntry", "LEAF_64", "RANGE_64", "ARANGE_64", "node_min",
            "leaf_max_gap", "node_max_gap", "kill_node", "kill_subtree"]
 
 
+@final
 class Node:
     """One tree node; see the module docstring for the fields."""
 
-    __slots__ = ("type", "pivots", "slots", "gaps", "parent", "parent_slot", "dead")
+    __slots__ = ("type", "pivots", "slots", "gaps", "end", "parent", "parent_slot", "dead")
 
     def __init__(self, type: int, pivots: list[int], slots: list[Any],
                  gaps: list[int] | None = None) -> None:
-        self.type = type
-        self.pivots = pivots
-        self.slots = slots
-        self.gaps = gaps
+        self.type: int = type
+        self.pivots: list[int] = pivots
+        self.slots: list[Any] = slots
+        self.gaps: list[int] | None = gaps
+        self.end: int = len(pivots) - 1
         self.parent: Node | None = None
-        self.parent_slot = 0
-        self.dead = False
+        self.parent_slot: int = 0
+        self.dead: bool = False
 
     @property
     def is_leaf(self) -> bool:
         """``ma_is_leaf``."""
         return self.type == LEAF_64
-
-    @property
-    def end(self) -> int:
-        """Offset of the last used slot (``ma_data_end``)."""
-        return len(self.pivots) - 1
 
     @property
     def max(self) -> int:
@@ -102,7 +101,7 @@ def kill_subtree(top: Node) -> None:
     that a new node adopted point at it instead, so they are kept: only what
     the rebuild dropped dies (``mas_topiary_replace``).
     """
-    stack = [top]
+    stack: list[Node] = [top]
     while stack:
         node = stack.pop()
         if node.type != LEAF_64:
@@ -113,12 +112,23 @@ def kill_subtree(top: Node) -> None:
 
 
 def node_min(node: Node) -> int:
-    """The lower bound of ``node``, found by climbing parents (O(height))."""
-    while node.parent is not None:
+    """The lower bound of ``node``, found by climbing parents: O(1) amortised
+    (only a first child climbs further), O(height) at worst.
+
+    >>> parent = Node(RANGE_64, [9, ULONG_MAX], [Node(LEAF_64, [9], ["a"]),
+    ...                                          Node(LEAF_64, [ULONG_MAX], ["b"])])
+    >>> for i, child in enumerate(parent.slots):
+    ...     child.parent, child.parent_slot = parent, i
+    >>> node_min(parent.slots[0]), node_min(parent.slots[1])
+    (0, 10)
+    """
+    parent = node.parent
+    while parent is not None:
         slot = node.parent_slot
         if slot:
-            return node.parent.pivots[slot - 1] + 1
-        node = node.parent
+            return parent.pivots[slot - 1] + 1
+        node = parent
+        parent = node.parent
     return 0
 
 
@@ -133,7 +143,7 @@ def leaf_max_gap(node: Node, min_: int) -> int:
     """
     pivots = node.pivots
     slots = node.slots
-    end = len(pivots) - 1
+    end = node.end
     max_gap = 0
     if slots[0] is None:
         max_gap = pivots[0] - min_ + 1
@@ -163,9 +173,10 @@ def node_max_gap(node: Node, min_: int) -> int:
     """``mas_max_gap``: the largest gap under ``node`` (leaf scan or stored gaps)."""
     if node.type == LEAF_64:
         return leaf_max_gap(node, min_)
-    return max(node.gaps)
+    return max(node.gaps or (0,))
 
 
+@final
 class RootEntry:
     """A direct root: the tree holds a single entry at ``[0, 0]`` and no node.
 
@@ -176,7 +187,7 @@ class RootEntry:
     __slots__ = ("entry",)
 
     def __init__(self, entry: Any) -> None:
-        self.entry = entry
+        self.entry: Any = entry
 
     def __repr__(self) -> str:
         return f"RootEntry({self.entry!r})"

@@ -29,10 +29,9 @@ make a new root (the tree shrinks) or add one (the tree grows).
 """
 from __future__ import annotations
 
-from typing import Any
-
 from .bignode import BigNode, append_child, calc_split, copy_in, node_from_big, prepend_node
-from .constants import LEAF_64, MT_MIN_SLOTS, MT_SLOTS, ULONG_MAX
+from .constants import MT_MIN_SLOTS, MT_SLOTS, ULONG_MAX
+from .core import TreeCore
 from .install import replace_subtree
 from .node import Node
 from .walk import Pos, ascend, descend, next_sibling, prev_sibling
@@ -50,7 +49,7 @@ def _pull_neighbour(bn: BigNode, orig_l: Pos, orig_r: Pos, l: Pos) -> bool:
         ascend(orig_r)
         ascend(orig_l)
         depth += 1
-        if orig_r.offset < len(orig_r.node.pivots) - 1:
+        if orig_r.offset < orig_r.node.end:
             orig_r.offset += 1
             for _ in range(depth):
                 descend(orig_r)
@@ -63,7 +62,7 @@ def _pull_neighbour(bn: BigNode, orig_l: Pos, orig_r: Pos, l: Pos) -> bool:
             orig_l.offset -= 1
             for _ in range(depth):
                 descend(orig_l)
-                orig_l.offset = len(orig_l.node.pivots) - 1
+                orig_l.offset = orig_l.node.end
             count = prepend_node(bn, orig_l.node)
             l.min = orig_l.min
             orig_l.index = orig_l.min
@@ -79,20 +78,22 @@ def _pull_neighbour(bn: BigNode, orig_l: Pos, orig_r: Pos, l: Pos) -> bool:
 
 def _node_walk(pos: Pos, index: int) -> None:
     """``mas_wr_node_walk`` from offset 0: the slot of ``pos.node`` holding ``index``."""
-    pivots = pos.node.pivots
-    end = len(pivots) - 1
+    node = pos.node
+    pivots = node.pivots
+    end = node.end
     off = 0
     while off < end and index > pivots[off]:
         off += 1
     pos.offset = off
 
 
-def _ascend_pair(orig_l: Pos, orig_r: Pos, l: Pos, r: Pos) -> None:
+def _ascend_pair(orig_l: Pos, orig_r: Pos, l: Pos) -> None:
     """``mast_ascend``: move both original sides one level up and find the
-    slots that the new nodes replace."""
+    slots that the new nodes (from ``l.min`` to ``orig_r``'s max) replace."""
+    r_max = orig_r.max
     ascend(orig_l)
     ascend(orig_r)
-    orig_r.index = r.max
+    orig_r.index = r_max
     if orig_r.last < orig_r.index:
         orig_r.last = orig_r.index
     _node_walk(orig_r, orig_r.index)
@@ -100,13 +101,14 @@ def _ascend_pair(orig_l: Pos, orig_r: Pos, l: Pos, r: Pos) -> None:
     _node_walk(orig_l, orig_l.index)
 
 
-def spanning_rebalance(tree, bn: BigNode, orig_l: Pos, orig_r: Pos, count: int) -> None:
+def spanning_rebalance(tree: TreeCore, bn: BigNode, orig_l: Pos, orig_r: Pos,
+                       count: int) -> None:
     """``mas_spanning_rebalance``: rebuild the part of the tree between the
     leaves ``orig_l`` and ``orig_r`` from ``bn``, level by level, for at most
     ``count`` levels (one more when a pulled-in neighbour needs it)."""
     alloc = tree._alloc
     bulk = tree._bulk
-    l, m, r = Pos(None), Pos(None), Pos(None)
+    l = Pos(orig_l.node)  # the new left node of each level (node set per round)
     new_nodes: list[Node] = []
     if (orig_l.min != 0 or orig_r.max != ULONG_MAX) and len(bn.piv) <= MT_MIN_SLOTS[bn.type]:
         _pull_neighbour(bn, orig_l, orig_r, l)
@@ -126,33 +128,30 @@ def spanning_rebalance(tree, bn: BigNode, orig_l: Pos, orig_r: Pos, count: int) 
         l.node = left
         l.min = orig_l.min
         l.max = orig_r.max if split == b_end else left.pivots[-1]
+        m: Pos | None = None
         if mid:
             middle = node_from_big(bn, split + 1, mid, ntype)
             new_nodes.append(middle)
-            m.node, m.min, m.max = middle, bn.piv[split] + 1, middle.pivots[-1]
+            m = Pos(middle, bn.piv[split] + 1, middle.pivots[-1])
             split = mid
-        else:
-            m.node = None
-        r.max = orig_r.max
+        r: Pos | None = None
         if has_right:
             right = node_from_big(bn, split + 1, b_end, ntype)
             new_nodes.append(right)
-            r.node, r.min = right, bn.piv[split] + 1
-        else:
-            r.node = None
+            r = Pos(right, bn.piv[split] + 1, orig_r.max)
         new_height += 1
         if l.min == 0 and l.max == ULONG_MAX:
             # one node covers everything: it is the new root (the tree may shrink)
             replace_subtree(tree, None, left, new_height, 0, new_nodes)
             return
-        _ascend_pair(orig_l, orig_r, l, r)
+        _ascend_pair(orig_l, orig_r, l)
         bn = BigNode(orig_l.node.type, gap=[] if alloc else None)
         if orig_l.offset:
             copy_in(bn, orig_l, 0, orig_l.offset - 1)
         l.offset = len(bn.piv)
-        append_child(bn, l, alloc)
-        append_child(bn, m, alloc)
-        append_child(bn, r, alloc)
+        append_child(bn, l)
+        append_child(bn, m)
+        append_child(bn, r)
         if bn.piv[-1] < orig_r.max:
             copy_in(bn, orig_r, orig_r.offset + 1, MT_SLOTS[orig_r.node.type])
             orig_r.last = orig_r.max
@@ -178,7 +177,7 @@ def spanning_rebalance(tree, bn: BigNode, orig_l: Pos, orig_r: Pos, count: int) 
         replace_subtree(tree, orig_l.node, final, new_height, orig_l.min, new_nodes)
 
 
-def rebalance(tree, mas: Pos, bn: BigNode) -> None:
+def rebalance(tree: TreeCore, mas: Pos, bn: BigNode) -> None:
     """``mas_rebalance``: the leaf at ``mas`` would be short; join its new
     content ``bn`` with the next sibling (else the previous) and rebuild."""
     l = mas.copy()
@@ -191,22 +190,3 @@ def rebalance(tree, mas: Pos, bn: BigNode) -> None:
         prepend_node(bn, l.node)
         l.index = l.last = l.min
     spanning_rebalance(tree, bn, l, r, tree._height)
-
-
-def extend_spanning_null(l: Any, r: Any) -> None:
-    """``mas_extend_spanning_null``: widen a NULL store to the NULL ranges
-    touching it in the left and right leaves."""
-    l_slot = l.offset
-    if l.content is None:
-        l.index = l.r_min
-    if l.index == l.r_min and l_slot and l.node.slots[l_slot - 1] is None:
-        l.index = l.node.pivots[l_slot - 2] + 1 if l_slot > 1 else l.min
-        l.offset = l_slot - 1
-    if r.content is None:
-        if r.last < r.r_max:
-            r.last = r.r_max
-        r.offset += 1
-    elif (r.last == r.r_max and r.last < r.max
-          and r.node.slots[r.offset + 1] is None):
-        r.last = r.node.pivots[r.offset + 1]
-        r.offset += 1

@@ -18,6 +18,7 @@ from __future__ import annotations
 from .bignode import (BigNode, append_child, calc_split, copy_in, no_null_split, node_from_big,
                       prepend_node)
 from .constants import ARANGE_64, LEAF_64, MT_SLOTS, RANGE_64, ULONG_MAX
+from .core import TreeCore
 from .install import replace_subtree
 from .node import Node
 from .walk import Pos, ascend, next_sibling, prev_sibling
@@ -26,15 +27,15 @@ __all__ = ["split_store"]
 
 
 class _SplitState:
-    """What ``struct maple_subtree_state`` carries through a split."""
+    """What ``struct maple_subtree_state`` carries through a split: the new
+    left and right nodes of the level being cut, and every node built."""
 
-    __slots__ = ("tree", "alloc", "l", "r", "new_nodes")
+    __slots__ = ("alloc", "l", "r", "new_nodes")
 
-    def __init__(self, tree) -> None:
-        self.tree = tree
-        self.alloc = tree._alloc
-        self.l = Pos()
-        self.r = Pos()
+    def __init__(self, tree: TreeCore, mas: Pos) -> None:
+        self.alloc: bool = tree._alloc
+        self.l: Pos = mas.copy()
+        self.r: Pos = mas.copy()
         self.new_nodes: list[Node] = []
 
 
@@ -63,9 +64,9 @@ def _fill_parent(st: _SplitState, mas: Pos, skip: int) -> BigNode:
     if cp and l.offset:
         copy_in(bn, mas, 0, l.offset - 1)
     split = len(bn.piv)
-    append_child(bn, l, st.alloc)
+    append_child(bn, l)
     r.offset = len(bn.piv)
-    append_child(bn, r, st.alloc)
+    append_child(bn, r)
     if cp and bn.piv[-1] != mas.max:
         copy_in(bn, mas, split + skip, MT_SLOTS[mas.node.type] - 1)
     return bn
@@ -94,7 +95,7 @@ def _push(st: _SplitState, mas: Pos, bn: BigNode, left: bool) -> Node | None:
     sib_slot = node.parent_slot + (-1 if left else 1)
     if sib_slot < 0 or sib_slot >= len(parent.pivots):
         return None
-    end = len(parent.slots[sib_slot].pivots) - 1
+    end = parent.slots[sib_slot].end
     slot_total = len(bn.piv) - 1 + end
     space = 2 * MT_SLOTS[node.type] - 2
     if bn.type == LEAF_64:
@@ -125,10 +126,10 @@ def _push(st: _SplitState, mas: Pos, bn: BigNode, left: bool) -> Node | None:
     return _final_node(st, mas, parent_bn)
 
 
-def split_store(tree, mas: Pos, bn: BigNode) -> None:
+def split_store(tree: TreeCore, mas: Pos, bn: BigNode) -> None:
     """``mas_split``: install ``bn`` (the overflowing new content of the leaf at
     ``mas``) by splitting upwards; O(height) nodes are built."""
-    st = _SplitState(tree)
+    st = _SplitState(tree, mas)
     orig_height = tree._height
     height = 0
     top: Node | None = None
@@ -149,4 +150,5 @@ def split_store(tree, mas: Pos, bn: BigNode) -> None:
         _split_data(st, bn, mas, split, len(bn.piv) - 1)
         st.r.max = mas.max
         bn = _fill_parent(st, mas, 1)
+    assert top is not None, "a split always ends in one node"
     replace_subtree(tree, mas.node, top, height, mas.min, st.new_nodes)

@@ -31,22 +31,24 @@ The reference corpus only stores integers, ``"zero"`` and ``null``.
 '{"height":1,"root":{"max":18446744073709551615,"min":0,"pivots":[4,9,18446744073709551615],"slots":[null,100,null],"type":"leaf_64"}}'
 >>> s == canonical(tree_structure(t))
 True
->>> tree_structure_string(tree_from_structure(s)) == s
+>>> tree_structure_string(MapleTree.from_structure(s)) == s
 True
 """
 from __future__ import annotations
 
 import json
+from itertools import repeat
+from operator import is_
 from typing import Any
 
-from .constants import (ARANGE_64, LEAF_64, MAPLE_HEIGHT_MAX, MT_FLAGS_ALLOC_RANGE,
-                        TYPES_BY_NAME, ULONG_MAX)
+from .constants import ARANGE_64, LEAF_64, MAPLE_HEIGHT_MAX, TYPES_BY_NAME, ULONG_MAX
+from .core import TreeCore
 from .entries import RETRY_ENTRY, ZERO_ENTRY, InternalEntry
-from .errors import InvalidArgumentError, TreeCorruptError
+from .errors import InvalidArgumentError
 from .node import Node, RootEntry
 
 __all__ = ["tree_structure", "tree_structure_string", "canonical", "entry_to_json",
-           "entry_from_json", "tree_from_structure"]
+           "entry_from_json", "root_from_structure", "same_shape"]
 
 _NoneType = type(None)
 #: leaf slot types whose JSON form is the Python repr with spaces dropped, None -> null
@@ -122,19 +124,19 @@ def entry_from_json(value: Any) -> Any:
 # -- tree -> dict --------------------------------------------------------------------------------
 
 
-def _leaf_slots_json(slots: list) -> list:
+def _leaf_slots_json(slots: list[Any]) -> list[Any]:
     if set(map(type, slots)) <= _PLAIN:
         return slots.copy()
     return [entry_to_json(e) for e in slots]
 
 
-def _node_dict(node: Node, node_min: int) -> dict:
+def _node_dict(node: Node, node_min: int) -> dict[str, Any]:
     pivots = node.pivots
     top = pivots[-1] if pivots else None  # (None only for a corrupt, empty node)
     if node.type == LEAF_64:
         return {"max": top, "min": node_min, "pivots": pivots.copy(),
                 "slots": _leaf_slots_json(node.slots), "type": "leaf_64"}
-    children = []
+    children: list[dict[str, Any]] = []
     append = children.append
     lo = node_min
     for child, pivot in zip(node.slots, pivots):
@@ -148,7 +150,7 @@ def _node_dict(node: Node, node_min: int) -> dict:
             "type": "range_64"}
 
 
-def tree_structure(tree: Any) -> dict:
+def tree_structure(tree: TreeCore) -> dict[str, Any]:
     """The ``maple-structure/1`` dict of ``tree`` (fresh lists: later writes do not alter it).
 
     Uses only ``tree._root`` and ``tree._height``.  O(nodes + entries).
@@ -163,7 +165,7 @@ def tree_structure(tree: Any) -> dict:
     root = tree._root
     if root is None:
         rdict = None
-    elif root.__class__ is RootEntry:
+    elif isinstance(root, RootEntry):
         rdict = {"entry": entry_to_json(root.entry)}
     else:
         rdict = _node_dict(root, 0)
@@ -189,8 +191,8 @@ _GAPS_FMT = [""] + ['{"gaps":[%s],' % ",".join(["%d"] * n) for n in range(1, 17)
 #: saves the int formatting that dominates the cost.  Cleared when it grows big.
 #: (The one blind spot: a pivot or gap replaced in place by an equal non-int, such
 #: as ``True`` for ``1``; only a corrupt tree can hold one.)
-_LEAF_MEMO: dict[int, tuple] = {}
-_HEAD_MEMO: dict[int, tuple] = {}
+_LEAF_MEMO: dict[int, tuple[str, int, list[int], list[Any]]] = {}
+_HEAD_MEMO: dict[int, tuple[str, int, list[int], list[int] | None]] = {}
 _MEMO_MAX = 1 << 13  # about 10 MB at most
 
 
@@ -242,7 +244,7 @@ def _head_str(node: Node, node_min: int, n: int) -> str | None:
     return text
 
 
-def _node_str(node: Node, node_min: int, out: list) -> None:
+def _node_str(node: Node, node_min: int, out: list[str]) -> None:
     """Append the canonical JSON of ``node`` (whose min is ``node_min``) to ``out``."""
     if node.type == LEAF_64:
         out.append(_leaf_str(node, node_min))
@@ -265,7 +267,7 @@ def _node_str(node: Node, node_min: int, out: list) -> None:
     out.append(_ARANGE_TAIL if node.type == ARANGE_64 else _RANGE_TAIL)
 
 
-def tree_structure_string(tree: Any) -> str:
+def tree_structure_string(tree: TreeCore) -> str:
     """``canonical(tree_structure(tree))``, built directly (faster, same bytes).
 
     O(nodes + entries).
@@ -278,7 +280,7 @@ def tree_structure_string(tree: Any) -> str:
     root = tree._root
     if root is None:
         return f'{{"height":{tree._height},"root":null}}'
-    if root.__class__ is RootEntry:
+    if isinstance(root, RootEntry):
         return (f'{{"height":{tree._height},"root":{{"entry":'
                 f'{canonical(entry_to_json(root.entry))}}}}}')
     out = [f'{{"height":{tree._height},"root":']
@@ -303,7 +305,8 @@ def _int_list(value: Any, path: str, what: str) -> list[int]:
     return value.copy()
 
 
-def _build_node(obj: Any, path: str, lo: int, hi: int, level: int, seen_types: set) -> Node:
+def _build_node(obj: Any, path: str, lo: int, hi: int, level: int,
+                seen_types: set[int]) -> Node:
     """One node (and its subtree) from its dict; checks keys, types, ranges and lengths."""
     if level > MAPLE_HEIGHT_MAX:
         raise _bad(path, f"deeper than MAPLE_HEIGHT_MAX {MAPLE_HEIGHT_MAX}")
@@ -348,31 +351,24 @@ def _build_node(obj: Any, path: str, lo: int, hi: int, level: int, seen_types: s
     return node
 
 
-def tree_from_structure(obj: Any, flags: int | None = None) -> Any:
-    """A new :class:`~maple_tree.MapleTree` with exactly the structure ``obj``.
+def root_from_structure(obj: Any) -> tuple[Node | RootEntry | None, int, bool]:
+    """The root, height and whether any node is ``arange_64``, built node for
+    node from a ``maple-structure/1`` dict or its JSON string.
 
-    ``obj`` is a ``maple-structure/1`` dict or its JSON string.  Nodes are
-    built directly (no stores replayed), parents and the height are set, and
-    the result is checked with :func:`~maple_tree.validate.validate_tree`
-    (kernel rule: rightmost nodes exempt from the occupancy check, so
-    structures left by bulk mode load).  ``flags`` defaults to
-    ``MT_FLAGS_ALLOC_RANGE`` if any node is ``arange_64``, else 0.
+    Nodes are built directly (no stores replayed) and their parents set; the
+    caller installs them in a tree and validates it
+    (:meth:`~maple_tree.tree.MapleTree.from_structure`).  Raises
+    :class:`~maple_tree.errors.InvalidArgumentError` for malformed input:
+    wrong keys, unknown type names, min/max or pivot lengths that do not
+    match, or entries :func:`entry_from_json` refuses.  O(nodes + entries).
 
-    Raises :class:`~maple_tree.errors.InvalidArgumentError` for malformed
-    input: wrong keys, unknown type names, min/max or pivot lengths that do
-    not match, entries :func:`entry_from_json` refuses, or a structure that
-    fails validation.  O(nodes + entries).
-
-    >>> t = tree_from_structure({"height": 0, "root": {"entry": 7}})
-    >>> t.load(0), t.height
-    (7, 0)
-    >>> tree_from_structure({"height": 1, "root": None})
+    >>> root_from_structure({"height": 0, "root": {"entry": 7}})
+    (RootEntry(7), 0, False)
+    >>> root_from_structure({"height": 1, "root": 5})
     Traceback (most recent call last):
       ...
-    maple_tree.errors.InvalidArgumentError: root: empty tree (root None) has height 1, not 0
+    maple_tree.errors.InvalidArgumentError: maple-structure/1: root: a node must be an object, got 5
     """
-    from .tree import MapleTree  # tree.py imports this module
-
     if isinstance(obj, (str, bytes)):
         try:
             obj = json.loads(obj)
@@ -384,21 +380,50 @@ def tree_from_structure(obj: Any, flags: int | None = None) -> Any:
     if height.__class__ is not int:
         raise _bad("height", f"must be an integer, got {height!r}")
     robj = obj["root"]
-    seen_types: set = set()
+    seen_types: set[int] = set()
+    root: Node | RootEntry | None
     if robj is None:
-        root: Any = None
+        root = None
     elif robj.__class__ is dict and robj.keys() == {"entry"}:
         root = RootEntry(entry_from_json(robj["entry"]))
     else:
         root = _build_node(robj, "root", 0, ULONG_MAX, 1, seen_types)
-    if flags is None:
-        flags = MT_FLAGS_ALLOC_RANGE if ARANGE_64 in seen_types else 0
-    tree = MapleTree(flags)
-    tree._root = root
-    tree._height = height
-    from .validate import validate_tree
-    try:
-        validate_tree(tree)
-    except TreeCorruptError as exc:
-        raise InvalidArgumentError(str(exc)) from exc
-    return tree
+    return root, height, ARANGE_64 in seen_types
+
+
+# -- shape comparison ------------------------------------------------------------------------------
+
+
+def same_shape(a: TreeCore, b: TreeCore) -> bool:
+    """Do ``a`` and ``b`` have the same height and, node for node, the same
+    types, pivots, gaps and NULL slots?  Entry values are not compared.
+    O(nodes).
+
+    >>> from maple_tree import MapleTree
+    >>> x, y = MapleTree(), MapleTree()
+    >>> x.store_range(3, 4, "a"); y.store_range(3, 4, "b"); same_shape(x, y)
+    True
+    >>> y.store_range(3, 3, "c"); same_shape(x, y)
+    False
+    """
+    if a._height != b._height:
+        return False
+    ra, rb = a._root, b._root
+    if isinstance(ra, Node) and isinstance(rb, Node):
+        return _same_node_shape(ra, rb)
+    return ra.__class__ is rb.__class__
+
+
+def _same_node_shape(a: Node, b: Node) -> bool:
+    """The node-for-node comparison of :func:`same_shape`."""
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if x.type != y.type or x.pivots != y.pivots or x.gaps != y.gaps:
+            return False
+        if x.type == LEAF_64:
+            if list(map(is_, x.slots, repeat(None))) != list(map(is_, y.slots, repeat(None))):
+                return False
+        else:
+            stack.extend(zip(x.slots, y.slots))
+    return True

@@ -1,13 +1,16 @@
 """``MapleTree``: the normal API (``mtree_*``, ``mt_*``) with kernel semantics.
 
 A maple tree maps non-overlapping inclusive ranges ``[first, last]`` of keys
-``0..ULONG_MAX`` to entries.  Every key not stored reads as ``None``.
+``0..ULONG_MAX`` to entries.  Every key not stored reads as ``None``.  Beside
+the kernel's names the tree speaks the everyday Python protocols: ``tree[i]``,
+``get``, ``in``, ``len``, iteration (also ``reversed`` and ``items`` over a
+key window), ``==`` on contents.
 
 >>> t = MapleTree()
 >>> t.store_range(0x1000, 0x1fff, "text")
 >>> t.insert_range(0x3000, 0x3fff, "heap")
->>> t.load(0x1800), t.load(0x2000)
-('text', None)
+>>> t.load(0x1800), t.get(0x2000, "-"), t[0x3000]
+('text', '-', 'heap')
 >>> t.find(0x2000)
 (12288, 16383, 'heap')
 >>> t.erase(0x1234)
@@ -18,91 +21,59 @@ A maple tree maps non-overlapping inclusive ranges ``[first, last]`` of keys
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Any, Generator, Iterator, Optional
+from collections.abc import Generator, Iterator
+from itertools import islice, repeat
+from operator import is_
+from typing import Any, Optional, Union
 
-from .constants import (LEAF_64, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_ALLOC_WRAPPED, MT_FLAGS_USE_RCU, MT_FLAGS_USER_MASK,
-                        ULONG_MAX)
-from .entries import ZERO_ENTRY, InternalEntry, is_reserved
+from .alloc import alloc_cyclic, alloc_range
+from .args import check_bool, check_entry, check_key, check_range, show
+from .constants import MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU, MT_FLAGS_USER_MASK, ULONG_MAX
+from .core import TreeCore
+from .dump import dump_tree
+from .dup import dup_into
+from .entries import ZERO_ENTRY, InternalEntry
 from .errors import InvalidArgumentError, InvalidTypeError
-from .node import Node, RootEntry, kill_subtree
-from .args import check_entry as _entry, check_key as _key, check_range as _range
+from .node import Node, RootEntry, kill_subtree, node_min
+from .state import MaState
+from .structure import root_from_structure, same_shape, tree_structure
+from .validate import validate_tree
+from .walk import iter_leaves, iter_slots, leaf_of, next_node, prev_node
 from .write import store
 
-__all__ = ["MapleTree"]
+__all__ = ["MapleTree", "Range"]
 
+#: a stored range as the API returns it: ``(first, last, entry)``
 Range = tuple[int, int, Any]
 
-
-def iter_leaves(root: Node, height: int, index: int = 0) -> Iterator[tuple[Node, int, int]]:
-    """Every leaf ``(leaf, leaf_min, first_offset)`` from the one holding
-    ``index`` on; ``first_offset`` is the slot of ``index`` in the first leaf
-    and 0 afterwards.  O(1) amortised per leaf."""
-    # descend, remembering the path (node, offset) for the climb back
-    path: list[list] = []
-    node, mn = root, 0
-    for _ in range(height - 1):
-        off = bisect_left(node.pivots, index)
-        path.append([node, off])
-        if off:
-            mn = node.pivots[off - 1] + 1
-        node = node.slots[off]
-    yield node, mn, bisect_left(node.pivots, index)
-    while path:
-        mn = node.pivots[-1] + 1  # the next leaf starts after this one
-        # climb to the first ancestor with a slot to the right, then go down its left edge
-        while path:
-            step = path[-1]
-            parent, poff = step
-            if poff + 1 < len(parent.pivots):
-                step[1] = poff + 1
-                node = parent.slots[poff + 1]
-                while node.type != LEAF_64:
-                    path.append([node, 0])
-                    node = node.slots[0]
-                yield node, mn, 0
-                break
-            path.pop()
+#: trees with at most this many stored ranges show them in their repr
+_REPR_RANGES = 8
 
 
-def iter_slots(root: Node, height: int, index: int = 0) -> Iterator[tuple[int, int, Any]]:
-    """Every leaf slot ``(first, last, entry)`` from the one holding ``index``
-    on, NULL ranges included; O(1) amortised per slot."""
-    for leaf, mn, off in iter_leaves(root, height, index):
-        pivots = leaf.pivots
-        slots = leaf.slots
-        first = pivots[off - 1] + 1 if off else mn
-        for i in range(off, len(pivots)):
-            last = pivots[i]
-            yield first, last, slots[i]
-            first = last + 1
-
-
-class MapleTree:
+class MapleTree(TreeCore):
     """A maple tree; ``flags`` is a combination of ``MT_FLAGS_*``.
 
     ``MT_FLAGS_ALLOC_RANGE`` makes an allocation tree (10-slot internal nodes
-    tracking the largest free gap); ``MT_FLAGS_USE_RCU`` and
-    ``MT_FLAGS_LOCK_EXTERN`` are accepted and kept.
+    tracking the largest free gap); ``MT_FLAGS_USE_RCU`` and the lock flags
+    are accepted and kept.  O(1).
 
     >>> MapleTree(MT_FLAGS_ALLOC_RANGE).is_alloc
     True
     """
 
-    __slots__ = ("_root", "_height", "_flags", "_alloc", "_bulk", "_writes", "__weakref__")
+    __slots__ = ()
+    __hash__ = None  # type: ignore[assignment]  # mutable: compares by contents
 
     def __init__(self, flags: int = 0) -> None:
         if flags.__class__ is not int:
-            raise InvalidTypeError("flags must be an int")
+            raise InvalidTypeError(f"flags must be an int, not {type(flags).__name__} "
+                                   f"{show(flags)}")
         if flags & ~MT_FLAGS_USER_MASK or flags < 0:
-            raise InvalidArgumentError(f"unknown tree flags {flags:#x}")
-        self._root: Node | RootEntry | None = None
-        self._height = 0
-        self._flags = flags
-        self._alloc = bool(flags & MT_FLAGS_ALLOC_RANGE)
-        self._bulk = False
-        self._writes = 0  # bumped by every write; lets iterators notice one
+            raise InvalidArgumentError(f"flags {flags:#x} has unknown bits "
+                                       f"{flags & ~MT_FLAGS_USER_MASK:#x}")
+        super().__init__(flags)
 
-    # -- attributes -------------------------------------------------------
+    # -- attributes -------------------------------------------------------------------------
     @property
     def flags(self) -> int:
         """The tree's ``ma_flags`` without the height bits (``mt_attr``)."""
@@ -126,9 +97,8 @@ class MapleTree:
     def set_in_rcu(self) -> None:
         """``mt_set_in_rcu``: set ``MT_FLAGS_USE_RCU``.  In-leaf stores then
         give the leaf new lists instead of rewriting its own, so a reader
-        holding the old ones keeps a consistent snapshot; the rest of the
-        RCU-safe write mode comes with the concurrency issue.  Shapes never
-        depend on the flag.
+        holding the old ones keeps a consistent snapshot.  Shapes never depend
+        on the flag.  O(1).
 
         >>> t = MapleTree(); t.set_in_rcu(); t.in_rcu
         True
@@ -136,7 +106,7 @@ class MapleTree:
         self._flags |= MT_FLAGS_USE_RCU
 
     def clear_in_rcu(self) -> None:
-        """``mt_clear_in_rcu``: clear ``MT_FLAGS_USE_RCU``."""
+        """``mt_clear_in_rcu``: clear ``MT_FLAGS_USE_RCU``.  O(1)."""
         self._flags &= ~MT_FLAGS_USE_RCU
 
     @property
@@ -148,7 +118,7 @@ class MapleTree:
         """
         return self._root is None
 
-    # -- reads ------------------------------------------------------------
+    # -- point reads --------------------------------------------------------------------------
     def load(self, index: int) -> Any:
         """``mtree_load``: the entry at ``index`` or None; ZERO_ENTRY reads as None.
 
@@ -158,23 +128,50 @@ class MapleTree:
         ('x', None)
         """
         if index.__class__ is not int or index < 0 or index > ULONG_MAX:
-            index = _key(index, "index")
+            index = check_key(index, "index")
         root = self._root
-        if root.__class__ is Node:
-            node = root
-            for _ in range(self._height - 1):
-                node = node.slots[bisect_left(node.pivots, index)]
-            entry = node.slots[bisect_left(node.pivots, index)]
+        if isinstance(root, Node):
+            leaf = leaf_of(root, index)
+            entry = leaf.slots[bisect_left(leaf.pivots, index)]
         elif root is None or index:
             return None
         else:
             entry = root.entry
         return None if entry is ZERO_ENTRY else entry
 
+    def __getitem__(self, index: int) -> Any:
+        """``tree[index]``: :meth:`load`, but ``KeyError`` where nothing is
+        stored (a NULL range or a ZERO_ENTRY reservation).  O(log n).
+
+        >>> t = MapleTree(); t.store_range(10, 20, "x"); t[12]
+        'x'
+        >>> t[30]
+        Traceback (most recent call last):
+        ...
+        KeyError: 30
+        """
+        if isinstance(index, slice):
+            raise InvalidTypeError("a MapleTree is indexed by keys, not slices: use "
+                                   "tree.items(first, last) for the ranges in a window")
+        entry = self.load(index)
+        if entry is None:
+            raise KeyError(index)
+        return entry
+
+    def get(self, index: int, default: Any = None) -> Any:
+        """The entry at ``index``, or ``default`` where nothing is stored.  O(log n).
+
+        >>> MapleTree().get(5, "none")
+        'none'
+        """
+        entry = self.load(index)
+        return default if entry is None else entry
+
     def __contains__(self, index: int) -> bool:
         """``index in tree``: the key holds an entry (ZERO_ENTRY counts as empty)."""
         return self.load(index) is not None
 
+    # -- searches -----------------------------------------------------------------------------
     def find(self, index: int, max: int = ULONG_MAX) -> Optional[Range]:
         """``mt_find``: the first entry at or after ``index`` that starts at or
         before ``max``, as ``(first, last, entry)``; None if there is none.
@@ -187,40 +184,32 @@ class MapleTree:
         """
         if not (index.__class__ is int and max.__class__ is int and 0 <= index <= ULONG_MAX
                 and 0 <= max <= ULONG_MAX):
-            index, max = _key(index, "index"), _key(max, "max")
+            index, max = check_key(index, "index"), check_key(max, "max")
         if index > max:
             return None
         root = self._root
-        if root.__class__ is not Node:
+        if not isinstance(root, Node):
             if root is not None and index == 0 and root.entry is not ZERO_ENTRY:
                 return (0, 0, root.entry)
             return None
-        # the leaf holding index first (the usual case), then the leaves after it
-        node, mn = root, 0
-        for _ in range(self._height - 1):
-            pivots = node.pivots
-            off = bisect_left(pivots, index)
-            if off:
-                mn = pivots[off - 1] + 1
-            node = node.slots[off]
-        pivots = node.pivots
-        slots = node.slots
-        off = bisect_left(pivots, index)
-        first = pivots[off - 1] + 1 if off else mn
-        for i in range(off, len(pivots)):
+        start = leaf_of(root, index)
+        off = bisect_left(start.pivots, index)
+        first = start.pivots[off - 1] + 1 if off else node_min(start)
+        leaf: Node | None = start
+        while leaf is not None:
+            pivots = leaf.pivots
+            slots = leaf.slots
+            for i in range(off, len(pivots)):
+                if first > max:
+                    return None
+                entry = slots[i]
+                if entry is not None and entry is not ZERO_ENTRY:
+                    return (first, pivots[i], entry)
+                first = pivots[i] + 1
             if first > max:
                 return None
-            entry = slots[i]
-            if entry is not None and entry is not ZERO_ENTRY:
-                return (first, pivots[i], entry)
-            first = pivots[i] + 1
-        if pivots[-1] == ULONG_MAX or first > max:
-            return None
-        for first, last, entry in iter_slots(root, self._height, first):
-            if first > max:
-                return None
-            if entry is not None and entry is not ZERO_ENTRY:
-                return (first, last, entry)
+            leaf = next_node(leaf)
+            off = 0
         return None
 
     def find_after(self, index: int, max: int = ULONG_MAX) -> Optional[Range]:
@@ -232,7 +221,8 @@ class MapleTree:
 
         >>> t = MapleTree(); t.store_range(10, 20, "x"); t.find_after(0)
         """
-        if index == 0:
+        if index == 0 and index.__class__ is int:
+            check_key(max, "max")
             return None
         return self.find(index, max)
 
@@ -246,7 +236,9 @@ class MapleTree:
         >>> t.next(15)
         (30, 30, 'y')
         """
-        return self._step(index, max, "max", True)
+        mas = MaState(self, index)
+        entry = mas.next(max)
+        return None if entry is None else (mas.index, mas.last, entry)
 
     def prev(self, index: int, min: int = 0) -> Optional[Range]:
         """``mt_prev``: the last entry before the range holding ``index`` that
@@ -261,18 +253,11 @@ class MapleTree:
         >>> t.prev(30)
         (10, 20, 'x')
         """
-        return self._step(index, min, "min", False)
-
-    def _step(self, index: int, limit: int, limit_name: str, forward: bool) -> Optional[Range]:
-        """One ``mas_next`` / ``mas_prev`` of a fresh state at ``index``."""
-        if not (index.__class__ is int and limit.__class__ is int and 0 <= index <= ULONG_MAX
-                and 0 <= limit <= ULONG_MAX):
-            index, limit = _key(index, "index"), _key(limit, limit_name)
-        from .state import MaState
         mas = MaState(self, index)
-        entry = mas.next(limit) if forward else mas.prev(limit)
+        entry = mas.prev(min)
         return None if entry is None else (mas.index, mas.last, entry)
 
+    # -- iteration ----------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Range]:
         """Every stored range ``(first, last, entry)`` in key order, NULL ranges
         and ZERO_ENTRY skipped (``mt_for_each``); O(1) amortised per entry.
@@ -291,47 +276,183 @@ class MapleTree:
         >>> seen, list(t)
         ([0, 2], [(0, 5, 0), (20, 25, 2)])
         """
-        index: Optional[int] = 0
-        while index is not None:  # one pass per write seen between steps
-            index = yield from self._iter_until_write(index)
+        return self._ranges(0, ULONG_MAX)
 
-    def _iter_until_write(self, index: int) -> Generator[Range, None, Optional[int]]:
-        """Yield the stored ranges from the one holding ``index`` on; after a
-        step that saw a write, stop and return where to walk again from
-        (None when iteration is over)."""
+    def items(self, first: int = 0, last: int = ULONG_MAX) -> Iterator[Range]:
+        """The ``(first, last, entry)`` of every stored range that intersects
+        ``[first, last]``, in key order and whole (not clipped to the window);
+        NULL ranges and ZERO_ENTRY are skipped.  Walks from the root once, then
+        leaf by leaf: O(log n + ranges yielded).  Writes between steps are
+        handled as by iteration.
+
+        >>> t = MapleTree(); t.store_range(10, 19, "a"); t.store_range(30, 39, "b")
+        >>> list(t.items(15, 31))
+        [(10, 19, 'a'), (30, 39, 'b')]
+        """
+        first, last = check_range(first, last)
+        return self._ranges(first, last)
+
+    def _ranges(self, index: int, stop: int) -> Iterator[Range]:
+        """The stored ranges from the one holding ``index`` while they start at
+        or before ``stop``, walking again after a write between steps."""
+        resume: Optional[int] = index
+        while resume is not None:  # one pass per write seen between steps
+            resume = yield from self._ranges_until_write(resume, stop)
+
+    def _ranges_until_write(self, index: int, stop: int
+                            ) -> Generator[Range, None, Optional[int]]:
+        """Yield the stored ranges from the one holding ``index`` while they
+        start at or before ``stop``; after a step that saw a write, stop and
+        return where to walk again from (None when iteration is over)."""
         root = self._root
         zero = ZERO_ENTRY
-        if root.__class__ is not Node:
+        if not isinstance(root, Node):
             if index == 0 and root is not None and root.entry is not zero:
                 yield (0, 0, root.entry)
             return None
         writes = self._writes
-        for leaf, first, off in iter_leaves(root, self._height, index):
+        first = -1
+        for leaf, off in iter_leaves(root, index):
             pivots = leaf.pivots
             slots = leaf.slots
-            if off:
-                first = pivots[off - 1] + 1
+            if first < 0:
+                first = pivots[off - 1] + 1 if off else node_min(leaf)
             for i in range(off, len(pivots)):
                 entry = slots[i]
                 last = pivots[i]
                 if entry is not None and entry is not zero:
+                    if first > stop:
+                        return None
                     yield first, last, entry
                     if self._writes != writes:
-                        return None if last == ULONG_MAX else last + 1
+                        return None if last >= stop else last + 1
                 first = last + 1
         return None
 
+    def __reversed__(self) -> Iterator[Range]:
+        """The stored ranges in reverse key order (``mt_for_each_rev``-like);
+        writes between steps are handled as by iteration, walking again from
+        ``previous first - 1``.  O(1) amortised per entry.
+
+        >>> t = MapleTree(); t.store_range(10, 19, "a"); t.store_range(30, 39, "b")
+        >>> list(reversed(t))
+        [(30, 39, 'b'), (10, 19, 'a')]
+        """
+        resume: Optional[int] = ULONG_MAX
+        while resume is not None:
+            resume = yield from self._ranges_rev_until_write(resume)
+
+    def _ranges_rev_until_write(self, index: int) -> Generator[Range, None, Optional[int]]:
+        """Yield the stored ranges from the one holding ``index`` down to key 0;
+        after a step that saw a write, return where to walk again from."""
+        root = self._root
+        zero = ZERO_ENTRY
+        if not isinstance(root, Node):
+            if root is not None and root.entry is not zero:
+                yield (0, 0, root.entry)
+            return None
+        writes = self._writes
+        start = leaf_of(root, index)
+        off = bisect_left(start.pivots, index)
+        leaf: Node | None = start
+        while leaf is not None:
+            pivots = leaf.pivots
+            slots = leaf.slots
+            leaf_min = node_min(leaf)
+            for i in range(off, -1, -1):
+                entry = slots[i]
+                if entry is not None and entry is not zero:
+                    first = pivots[i - 1] + 1 if i else leaf_min
+                    yield first, pivots[i], entry
+                    if self._writes != writes:
+                        return first - 1 if first else None
+            leaf = prev_node(leaf)
+            if leaf is not None:
+                off = leaf.end
+        return None
+
     def __len__(self) -> int:
-        """The number of ranges iteration yields; O(n)."""
-        return sum(1 for _ in self)
+        """The number of ranges iteration yields.  O(n), a few C-level passes
+        per leaf.
+
+        >>> t = MapleTree(); t.store_range(1, 5, "a"); t.store(9, ZERO_ENTRY); len(t)
+        1
+        """
+        root = self._root
+        if not isinstance(root, Node):
+            return 0 if root is None or root.entry is ZERO_ENTRY else 1
+        count = 0
+        for leaf, _ in iter_leaves(root, 0):
+            slots = leaf.slots
+            count += len(slots) - sum(map(is_, slots, repeat(None)))
+            if ZERO_ENTRY in slots:  # rare: count the reservations out, by identity
+                count -= sum(map(is_, slots, repeat(ZERO_ENTRY)))
+        return count
 
     def __bool__(self) -> bool:
-        """True when at least one entry is visible."""
+        """True when at least one entry is visible.  O(log n) on a tree that has one."""
         for _ in self:
             return True
         return False
 
-    # -- writes -----------------------------------------------------------
+    # -- comparison and display ----------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        """``tree == other``: both hold the same ranges with equal entries,
+        ZERO_ENTRY reservations included; flags and node structure are not
+        compared (see :meth:`same_shape`).  O(n).
+
+        >>> a, b = MapleTree(), MapleTree(MT_FLAGS_ALLOC_RANGE)
+        >>> a.store_range(1, 5, "x"); b.store_range(1, 5, "x"); a == b
+        True
+        """
+        if not isinstance(other, MapleTree):
+            return NotImplemented
+        if other is self:
+            return True
+        mine, theirs = self._occupied(), other._occupied()
+        sentinel = object()
+        for a in mine:
+            if a != next(theirs, sentinel):
+                return False
+        return next(theirs, sentinel) is sentinel
+
+    def _occupied(self) -> Iterator[Range]:
+        """Every range that is not NULL, ZERO_ENTRY included, in key order."""
+        root = self._root
+        if isinstance(root, RootEntry):
+            yield (0, 0, root.entry)
+        elif root is not None:
+            for rng in iter_slots(root):
+                if rng[2] is not None:
+                    yield rng
+
+    def same_shape(self, other: MapleTree) -> bool:
+        """True iff ``other`` has the same height and, node for node, the same
+        node types, pivots, gaps and NULL slots (entry values are not
+        compared: use ``==`` for contents).  O(nodes).
+
+        >>> a, b = MapleTree(), MapleTree()
+        >>> a.store_range(1, 5, "x"); b.store_range(1, 5, "y"); a.same_shape(b)
+        True
+        """
+        if not isinstance(other, MapleTree):
+            raise InvalidTypeError(f"same_shape needs a MapleTree, not {type(other).__name__}")
+        return same_shape(self, other)
+
+    def __repr__(self) -> str:
+        """A small tree shows its ranges, a big one its size and height.  O(n)
+        for a big tree (counting the entries), O(1) per range shown otherwise.
+
+        >>> t = MapleTree(); t.store_range(10, 19, "a"); t
+        <MapleTree flags=0x0 height=1 [(10, 19, 'a')]>
+        """
+        head = f"<MapleTree flags={self._flags:#x} height={self._height}"
+        shown = list(islice(iter(self), _REPR_RANGES + 1))
+        if len(shown) <= _REPR_RANGES:
+            return f"{head} {shown!r}>"
+        return f"{head} entries={len(self)}>"
+
+    # -- writes -------------------------------------------------------------------------------
     def store_range(self, first: int, last: int, entry: Any) -> None:
         """``mtree_store_range``: make ``[first, last]`` hold ``entry``.
 
@@ -345,8 +466,8 @@ class MapleTree:
         """
         if not (first.__class__ is int and last.__class__ is int
                 and 0 <= first <= last <= ULONG_MAX) or entry.__class__ is InternalEntry:
-            first, last = _range(first, last)
-            entry = _entry(entry)
+            first, last = check_range(first, last)
+            entry = check_entry(entry)
         store(self, first, last, entry)
 
     def store(self, index: int, entry: Any) -> None:
@@ -355,8 +476,8 @@ class MapleTree:
         >>> t = MapleTree(); t.store(7, "x"); t.load(7)
         'x'
         """
-        index = _key(index, "index")
-        store(self, index, index, _entry(entry))
+        index = check_key(index, "index")
+        store(self, index, index, check_entry(entry))
 
     def insert_range(self, first: int, last: int, entry: Any) -> None:
         """``mtree_insert_range``: store only if every key of ``[first, last]``
@@ -369,13 +490,13 @@ class MapleTree:
         ...
         maple_tree.errors.EntryExistsError: [9, 12] is occupied
         """
-        first, last = _range(first, last)
-        store(self, first, last, _entry(entry), insert=True)
+        first, last = check_range(first, last)
+        store(self, first, last, check_entry(entry), insert=True)
 
     def insert(self, index: int, entry: Any) -> None:
         """``mtree_insert``: :meth:`insert_range` of the single key ``index``."""
-        index = _key(index, "index")
-        store(self, index, index, _entry(entry), insert=True)
+        index = check_key(index, "index")
+        store(self, index, index, check_entry(entry), insert=True)
 
     def erase(self, index: int) -> Any:
         """``mtree_erase``: remove the whole range holding ``index`` and return
@@ -384,26 +505,20 @@ class MapleTree:
         >>> t = MapleTree(); t.store_range(10, 20, "x"); t.erase(12), t.load(10)
         ('x', None)
         """
-        index = _key(index, "index")
+        index = check_key(index, "index")
         root = self._root
-        if root.__class__ is not Node:
+        if not isinstance(root, Node):
             if root is None or index:
                 return None
-            entry = root.entry
             store(self, 0, 0, None)
-            return entry
-        node = root
-        mn, mx = 0, ULONG_MAX
-        for _ in range(self._height - 1):
-            off = bisect_left(node.pivots, index)
-            if off:
-                mn = node.pivots[off - 1] + 1
-            node = node.slots[off]
-        off = bisect_left(node.pivots, index)
-        entry = node.slots[off]
+            return root.entry
+        leaf = leaf_of(root, index)
+        pivots = leaf.pivots
+        off = bisect_left(pivots, index)
+        entry = leaf.slots[off]
         if entry is None:
             return None
-        store(self, node.pivots[off - 1] + 1 if off else mn, node.pivots[off], None)
+        store(self, pivots[off - 1] + 1 if off else node_min(leaf), pivots[off], None)
         return entry
 
     def destroy(self) -> None:
@@ -416,10 +531,10 @@ class MapleTree:
         self._root = None
         self._height = 0
         self._writes += 1
-        if root.__class__ is Node:
+        if isinstance(root, Node):
             kill_subtree(root)
 
-    def dup(self) -> "MapleTree":
+    def dup(self) -> MapleTree:
         """``mtree_dup``: a node-for-node copy (same shape, same entry objects),
         independent of this tree.  O(n).
 
@@ -428,37 +543,14 @@ class MapleTree:
         ('x', 'y')
         """
         new = MapleTree(self._flags)
-        root = self._root
-        if root.__class__ is RootEntry:
-            new._root = RootEntry(root.entry)
-        elif root is not None:
-            new._root = _copy_subtree(root)
-        new._height = self._height
+        dup_into(self, new)
         return new
 
-    __copy__ = dup
+    def __copy__(self) -> MapleTree:
+        """``copy.copy(tree)``: :meth:`dup`."""
+        return self.dup()
 
-    # -- allocation ---------------------------------------------------------
-    def _alloc_check(self, entry: Any) -> None:
-        if not self._alloc:
-            raise InvalidArgumentError("allocation needs a tree with MT_FLAGS_ALLOC_RANGE")
-        if is_reserved(entry):
-            raise InvalidArgumentError(f"{entry!r} is reserved for the tree's internal use")
-
-    def _allocate(self, entry: Any, size: int, min: int, max: int, rev: bool) -> int:
-        from .state import MaState
-        self._alloc_check(entry)
-        min = _key(min, "min")
-        max = _key(max, "max")
-        size = _key(size, "size")
-        mas = MaState(self)
-        if rev:
-            mas.empty_area_rev(min, max, size)
-        else:
-            mas.empty_area(min, max, size)
-        store(self, mas.index, mas.last, entry, insert=True)
-        return mas.index
-
+    # -- allocation ---------------------------------------------------------------------------
     def alloc_range(self, size: int, entry: Any, min: int = 0, max: int = ULONG_MAX) -> int:
         """``mtree_alloc_range``: store ``entry`` in the lowest free run of
         ``size`` keys inside ``[min, max]`` and return its first key.
@@ -471,7 +563,7 @@ class MapleTree:
         >>> t.alloc_range(10, "b")
         100
         """
-        return self._allocate(entry, size, min, max, False)
+        return alloc_range(self, size, entry, min, max, rev=False)
 
     def alloc_rrange(self, size: int, entry: Any, min: int = 0, max: int = ULONG_MAX) -> int:
         """``mtree_alloc_rrange``: like :meth:`alloc_range`, highest fit.
@@ -479,7 +571,7 @@ class MapleTree:
         >>> t = MapleTree(MT_FLAGS_ALLOC_RANGE); t.alloc_rrange(16, "top", 0, 4095)
         4080
         """
-        return self._allocate(entry, size, min, max, True)
+        return alloc_range(self, size, entry, min, max, rev=True)
 
     def alloc_cyclic(self, entry: Any, lo: int, hi: int, next: int) -> tuple[int, int, bool]:
         """``mtree_alloc_cyclic``: store ``entry`` at the first free key of
@@ -490,84 +582,63 @@ class MapleTree:
         ULONG_MAX set ``MT_FLAGS_ALLOC_WRAPPED``).  ``new_next`` is
         ``start + 1`` modulo 2**64; reaching 0 sets ``MT_FLAGS_ALLOC_WRAPPED``.
         Raises InvalidArgumentError (EINVAL: not an allocation tree, reserved
-        entry, ``lo > hi``) or BusyError (EBUSY: no free key).
+        entry, ``lo > hi``) or BusyError (EBUSY: no free key).  O(log n).
 
         >>> t = MapleTree(MT_FLAGS_ALLOC_RANGE)
         >>> t.alloc_cyclic("a", 1, 3, 0), t.alloc_cyclic("b", 1, 3, 2)
         ((1, 2, False), (2, 3, False))
         """
-        from .state import MaState
-        from .errors import MapleError
-        self._alloc_check(entry)
-        lo = _key(lo, "lo")
-        hi = _key(hi, "hi")
-        next = _key(next, "next")
-        mas = MaState(self)
-        start = lo if lo > next else next
-        wrapped = False
-        try:
-            mas.empty_area(start, hi, 1)
-            if self._flags & MT_FLAGS_ALLOC_WRAPPED:
-                self._flags &= ~MT_FLAGS_ALLOC_WRAPPED
-                wrapped = True
-        except MapleError:
-            if start <= lo:
-                raise
-            mas.reset()
-            mas.empty_area(lo, hi, 1)
-            wrapped = True
-        store(self, mas.index, mas.last, entry, insert=True)
-        start = mas.index
-        new_next = (start + 1) & ULONG_MAX
-        if new_next == 0:
-            self._flags |= MT_FLAGS_ALLOC_WRAPPED
-        return start, new_next, wrapped
+        return alloc_cyclic(self, entry, lo, hi, next)
 
-    # -- inspection -------------------------------------------------------
+    # -- inspection ---------------------------------------------------------------------------
     def validate(self, exempt_rightmost: bool = False) -> None:
         """``mt_validate``: check every structural invariant; raise
         :class:`TreeCorruptError` naming the node and offset.  O(n).
 
         Occupancy is checked strictly by default: outside bulk mode Linux
-        6.12.117 never leaves a non-root node short, rightmost or not
-        (conformance finding 2).  ``exempt_rightmost=True`` applies the
-        kernel's own, looser ``mt_validate`` rule (nodes ending at ULONG_MAX
-        are exempt), which bulk-built trees need.
+        6.12.117 never leaves a non-root node short, rightmost or not.
+        ``exempt_rightmost=True`` applies the kernel's own, looser
+        ``mt_validate`` rule (nodes ending at ULONG_MAX are exempt), which
+        bulk-built trees need.
 
         >>> t = MapleTree(); t.store_range(5, 9, "x"); t.validate()
         """
-        from .validate import validate_tree
-        validate_tree(self, exempt_rightmost=exempt_rightmost)
+        validate_tree(self, exempt_rightmost=check_bool(exempt_rightmost, "exempt_rightmost"))
 
-    def structure(self) -> dict:
-        """The tree's exact shape as a maple-structure/1 object (see docs)."""
-        from .structure import tree_structure
+    def structure(self) -> dict[str, Any]:
+        """The tree's exact shape as a maple-structure/1 object (see
+        ``docs/api.md``).  O(n).
+
+        >>> t = MapleTree(); t.store(0, 5); t.structure()
+        {'height': 0, 'root': {'entry': 5}}
+        """
         return tree_structure(self)
 
     @classmethod
-    def from_structure(cls, obj: Any, flags: int | None = None) -> "MapleTree":
-        """Rebuild a tree node for node from a maple-structure/1 object."""
-        from .structure import tree_from_structure
-        return tree_from_structure(obj, flags)
+    def from_structure(cls, obj: Union[dict[str, Any], str, bytes],
+                       flags: Optional[int] = None) -> MapleTree:
+        """Rebuild a tree node for node from a maple-structure/1 object (or its
+        JSON text); ``flags`` defaults to ``MT_FLAGS_ALLOC_RANGE`` when the
+        structure holds ``arange_64`` nodes, else 0.  The result is validated
+        (the kernel's rule: rightmost nodes may be short); bad input raises
+        InvalidArgumentError.  O(n).
+
+        >>> MapleTree.from_structure({"height": 0, "root": {"entry": 7}}).load(0)
+        7
+        """
+        root, height, has_gaps = root_from_structure(obj)
+        if flags is None:
+            flags = MT_FLAGS_ALLOC_RANGE if has_gaps else 0
+        tree = cls(flags)
+        tree._root = root
+        tree._height = height
+        try:
+            validate_tree(tree)
+        except AssertionError as exc:
+            raise InvalidArgumentError(str(exc)) from exc
+        return tree
 
     def dump(self, fmt: str = "hex") -> str:
-        """``mt_dump``: the tree as text in the kernel's layout (``fmt`` hex or dec)."""
-        from .dump import dump_tree
+        """``mt_dump``: the tree as text in the kernel's layout (``fmt`` hex or
+        dec); see ``docs/api.md`` for how to read it.  O(n)."""
         return dump_tree(self, fmt)
-
-    def __repr__(self) -> str:
-        return f"<MapleTree flags={self._flags:#x} height={self._height}>"
-
-
-def _copy_subtree(node: Node) -> Node:
-    """Copy ``node`` and everything below it (DFS, like ``mas_dup_build``)."""
-    new = Node(node.type, node.pivots[:], node.slots[:],
-               node.gaps[:] if node.gaps is not None else None)
-    if node.type != LEAF_64:
-        slots = new.slots
-        for i, child in enumerate(slots):
-            c = _copy_subtree(child)
-            c.parent = new
-            c.parent_slot = i
-            slots[i] = c
-    return new

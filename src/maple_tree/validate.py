@@ -66,12 +66,12 @@ from .constants import (ARANGE_64, LEAF_64, MAPLE_HEIGHT_MAX, MT_MIN_SLOTS, MT_S
                         TYPE_NAMES, ULONG_MAX)
 from .entries import InternalEntry
 from .errors import TreeCorruptError
-from .node import Node, RootEntry, leaf_max_gap
+from .node import Node, RootEntry, leaf_max_gap, node_max_gap
 
 __all__ = ["validate_tree"]
 
 #: one walked node: (node, path, min, max, level); level 1 is the root
-_Info = tuple  # (Node, str, int, int, int)
+_Info = tuple[Node, str, int, int, int]
 _INT_ONLY = {int}
 
 
@@ -135,10 +135,6 @@ def _fail(info: _Info, offset: int, problem: str) -> TreeCorruptError:
     node, path, lo, hi, _level = info
     name = TYPE_NAMES.get(node.type, f"type {node.type!r}")
     return TreeCorruptError(f"{path} ({name} [{lo}, {hi}]) offset {offset}: {problem}")
-
-
-def _end(node: Node) -> int:
-    return len(node.slots) - 1
 
 
 # -- 1. root form ----------------------------------------------------------------------------
@@ -222,6 +218,8 @@ def _check_shape(info: _Info) -> None:
     if len(pivots) != len(slots):
         raise _fail(info, min(len(pivots), len(slots)),
                     f"{len(pivots)} pivots but {len(slots)} slots")
+    if node.end != len(pivots) - 1:
+        raise _fail(info, 0, f"end {node.end!r} but {len(pivots)} used slots")
     if set(map(type, pivots)) != _INT_ONLY:
         for offset, pivot in enumerate(pivots):
             if pivot.__class__ is not int:
@@ -301,7 +299,7 @@ def _check_pivots(info: _Info) -> None:
             raise _fail(info, offset, f"pivot {pivot} outside the node range [{lo}, {hi}]")
         prev = pivot
     if pivots[-1] != hi:
-        raise _fail(info, len(pivots) - 1, f"last pivot {pivots[-1]} != node max {hi}")
+        raise _fail(info, info[0].end, f"last pivot {pivots[-1]} != node max {hi}")
 
 
 def _check_occupancy(info: _Info, exempt_rightmost: bool) -> None:
@@ -310,8 +308,8 @@ def _check_occupancy(info: _Info, exempt_rightmost: bool) -> None:
     if level == 1 or (exempt_rightmost and hi == ULONG_MAX):
         return
     need = MT_MIN_SLOTS[node.type]
-    if _end(node) < need:
-        raise _fail(info, _end(node), f"short node: end {_end(node)} < minimum {need} "
+    if node.end < need:
+        raise _fail(info, node.end, f"short node: end {node.end} < minimum {need} "
                                       f"({len(node.slots)} slots)")
 
 
@@ -361,8 +359,8 @@ def _check_nulls(leaves: list[_Info]) -> None:
         if pending is not None:
             if slots[0] is None:
                 raise _fail(info, 0, f"two consecutive NULL slots: this one and "
-                                     f"{pending[1]} offset {_end(pending[0])}")
-            raise _fail(pending, _end(pending[0]),
+                                     f"{pending[1]} offset {pending[0].end}")
+            raise _fail(pending, pending[0].end,
                         "leaf ends in NULL but is not the rightmost leaf")
         prev_null = False
         for offset, entry in enumerate(slots):
@@ -376,7 +374,7 @@ def _check_nulls(leaves: list[_Info]) -> None:
         if prev_null and info[3] != ULONG_MAX:
             pending = info
     if pending is not None:
-        raise _fail(pending, _end(pending[0]), "leaf ends in NULL but is not the rightmost leaf")
+        raise _fail(pending, pending[0].end, "leaf ends in NULL but is not the rightmost leaf")
 
 
 # -- 6. gaps -------------------------------------------------------------------------------------
@@ -385,14 +383,12 @@ def _check_nulls(leaves: list[_Info]) -> None:
 def _check_parent_gaps(info: _Info) -> None:
     """Every gaps[i] of an arange_64 node equals the max gap of child i."""
     node, _path, lo, _hi, _level = info
+    gaps = node.gaps or []  # (_check_shape made sure an arange_64 node has them)
     child_min = lo
     for offset, child in enumerate(node.slots):
-        if child.type == LEAF_64:
-            expect = leaf_max_gap(child, child_min)
-        else:
-            expect = max(child.gaps)
-        if node.gaps[offset] != expect:
-            raise _fail(info, offset, f"gap {node.gaps[offset]} != child's max gap {expect}")
+        expect = node_max_gap(child, child_min)
+        if gaps[offset] != expect:
+            raise _fail(info, offset, f"gap {gaps[offset]} != child's max gap {expect}")
         child_min = node.pivots[offset] + 1
 
 

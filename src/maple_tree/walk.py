@@ -1,51 +1,149 @@
-"""Read path: walking down to a leaf, and moving between nodes of one level.
+"""Moving through the tree: the one descent, the one leaf step, and positions.
 
-A :class:`Pos` is the part of the kernel's ``ma_state`` that a walk needs:
-the node, its bounds (``min``/``max``, which nodes do not store) and an
-offset.  ``ascend``/``descend``/``prev_sibling``/``next_sibling`` are the
-kernel's ``mas_ascend``/``mas_descend``/``mas_prev_sibling``/``mas_next_sibling``.
+Every read and write finds its leaf with :func:`leaf_of` (the kernel's
+``mtree_range_walk`` / ``mas_wr_walk_index`` descent) and moves to the next or
+previous node of a level with :func:`next_node` / :func:`prev_node` (the
+climb-and-descend of ``mas_next_node`` / ``mas_prev_node``), so the rules of
+moving through the tree are written once.  A node's max is its last pivot; its
+min is found by :func:`~maple_tree.node.node_min` only where it is needed.
+
+A :class:`Pos` is the part of the kernel's ``ma_state`` that the rebuilding
+write paths carry: a node, its bounds and an offset.  :func:`ascend`,
+:func:`descend`, :func:`prev_sibling` and :func:`next_sibling` are the
+kernel's ``mas_ascend``, ``mas_descend``, ``mas_prev_sibling`` and
+``mas_next_sibling`` on it.
 
 >>> from maple_tree import MapleTree
 >>> t = MapleTree()
 >>> for i in range(20):
 ...     t.store_range(10 * i, 10 * i + 5, i)
->>> pos = Pos(t._root.slots[0], 0, t._root.pivots[0])
->>> next_sibling(pos), pos.min == t._root.pivots[0] + 1, pos.node is t._root.slots[1]
-(True, True, True)
+>>> leaf = leaf_of(t._root, 5)
+>>> leaf is t._root.slots[0], next_node(leaf) is t._root.slots[1]
+(True, True)
+>>> [(first, last) for first, last, entry in iter_slots(t._root, 190)]
+[(190, 195), (196, 18446744073709551615)]
 """
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterator
+from typing import Any, final
 
-from .constants import ULONG_MAX
+from .constants import LEAF_64, ULONG_MAX
 from .node import Node, node_min
 
-__all__ = ["Pos", "ascend", "descend", "prev_sibling", "next_sibling"]
+__all__ = ["Pos", "leaf_of", "next_node", "prev_node", "iter_leaves", "iter_slots",
+           "parent_position", "ascend", "descend", "prev_sibling", "next_sibling"]
 
 
+def leaf_of(node: Node, index: int) -> Node:
+    """The leaf below ``node`` whose range holds ``index``; ``index`` must lie
+    in ``node``'s range.  O(height).
+
+    >>> leaf = Node(LEAF_64, [ULONG_MAX], ["a"])
+    >>> leaf_of(leaf, 5) is leaf
+    True
+    """
+    while node.type != LEAF_64:
+        child: Node = node.slots[bisect_left(node.pivots, index)]
+        node = child
+    return node
+
+
+def next_node(node: Node) -> Node | None:
+    """The node right of ``node`` on the same level, or None at the right edge.
+
+    Climbs to the first ancestor with a slot to the right, then descends its
+    left edge (``mas_next_node`` without its limit).  The new node's min is
+    ``node``'s max + 1.  O(1) amortised over a walk of a level.
+    """
+    level = 0
+    parent = node.parent
+    while parent is not None:
+        slot = node.parent_slot
+        level += 1
+        node = parent
+        if slot < node.end:
+            child: Node = node.slots[slot + 1]
+            for _ in range(level - 1):
+                child = child.slots[0]
+            return child
+        parent = node.parent
+    return None
+
+
+def prev_node(node: Node) -> Node | None:
+    """The node left of ``node`` on the same level, or None at the left edge
+    (``mas_prev_node`` without its limit).  The new node's max is ``node``'s
+    min - 1.  O(1) amortised over a walk of a level."""
+    level = 0
+    parent = node.parent
+    while parent is not None:
+        slot = node.parent_slot
+        level += 1
+        node = parent
+        if slot:
+            child: Node = node.slots[slot - 1]
+            for _ in range(level - 1):
+                child = child.slots[child.end]
+            return child
+        parent = node.parent
+    return None
+
+
+def iter_leaves(root: Node, index: int = 0) -> Iterator[tuple[Node, int]]:
+    """Every leaf ``(leaf, first_offset)`` from the one holding ``index`` on;
+    ``first_offset`` is the slot of ``index`` in the first leaf, 0 after.
+    O(1) amortised per leaf.  The tree must not change during the walk."""
+    first = leaf_of(root, index)
+    off = bisect_left(first.pivots, index)
+    leaf: Node | None = first
+    while leaf is not None:
+        yield leaf, off
+        off = 0
+        leaf = next_node(leaf)
+
+
+def iter_slots(root: Node, index: int = 0) -> Iterator[tuple[int, int, Any]]:
+    """Every leaf slot ``(first, last, entry)`` from the one holding ``index``
+    on, NULL ranges included; O(1) amortised per slot.  The tree must not
+    change during the walk."""
+    first = -1
+    for leaf, off in iter_leaves(root, index):
+        pivots = leaf.pivots
+        slots = leaf.slots
+        if first < 0:
+            first = pivots[off - 1] + 1 if off else node_min(leaf)
+        for i in range(off, len(pivots)):
+            last = pivots[i]
+            yield first, last, slots[i]
+            first = last + 1
+
+
+@final
 class Pos:
     """A position in the tree: ``node`` with bounds ``[min, max]`` and ``offset``.
 
-    ``node is None`` plays the kernel's ``ma_none`` status for the helper
-    states of split and rebalance.  ``index``/``last`` are the range the
-    position stands for (used by walks and the spanning engine).
+    ``index``/``last`` are the range the position stands for (used by the
+    spanning engine).
     """
 
     __slots__ = ("node", "min", "max", "offset", "index", "last")
 
-    def __init__(self, node: Node | None = None, min_: int = 0, max_: int = ULONG_MAX,
+    def __init__(self, node: Node, min_: int = 0, max_: int = ULONG_MAX,
                  offset: int = 0, index: int = 0, last: int = 0) -> None:
-        self.node = node
-        self.min = min_
-        self.max = max_
-        self.offset = offset
-        self.index = index
-        self.last = last
+        self.node: Node = node
+        self.min: int = min_
+        self.max: int = max_
+        self.offset: int = offset
+        self.index: int = index
+        self.last: int = last
 
-    def copy(self) -> "Pos":
+    def copy(self) -> Pos:
         """A copy (the kernel copies ``struct ma_state`` by value)."""
         return Pos(self.node, self.min, self.max, self.offset, self.index, self.last)
 
-    def set(self, other: "Pos") -> None:
+    def set(self, other: Pos) -> None:
         """Assign every field from ``other`` (``*mas = other``)."""
         self.node = other.node
         self.min = other.min
@@ -58,22 +156,24 @@ class Pos:
         return f"Pos({self.node!r}, [{self.min}, {self.max}], off={self.offset})"
 
 
+def parent_position(node: Node, min_: int) -> tuple[Node, int, int, int]:
+    """``mas_ascend``'s result for a non-root ``node`` whose min is ``min_``:
+    ``(parent, parent min, parent max, slot of node in parent)``.  O(1)
+    amortised (the parent's min is climbed for only when ``node`` is not its
+    first child; otherwise it is ``min_``)."""
+    parent = node.parent
+    assert parent is not None, "the root has no parent position"
+    slot = node.parent_slot
+    return parent, node_min(parent) if slot else min_, parent.pivots[-1], slot
+
+
 def ascend(pos: Pos) -> None:
     """``mas_ascend``: move to the parent, with its bounds; the offset becomes
     the slot of the old node.  At the root only the offset is reset to 0."""
-    node = pos.node
-    parent = node.parent
-    if parent is None:
+    if pos.node.parent is None:
         pos.offset = 0
         return
-    slot = node.parent_slot
-    pos.offset = slot
-    pos.node = parent
-    grand = parent.parent
-    pos.max = grand.pivots[parent.parent_slot] if grand is not None else ULONG_MAX
-    if slot:
-        pos.min = node_min(parent)
-    # slot 0: the parent starts where the child starts (pos.min unchanged)
+    pos.node, pos.min, pos.max, pos.offset = parent_position(pos.node, pos.min)
 
 
 def descend(pos: Pos) -> None:
@@ -102,7 +202,7 @@ def next_sibling(pos: Pos) -> bool:
     """``mas_next_sibling``: move to the next child of the same parent."""
     node = pos.node
     parent = node.parent
-    if parent is None or node.parent_slot + 1 >= len(parent.pivots):
+    if parent is None or node.parent_slot >= parent.end:
         return False
     slot = node.parent_slot
     ascend(pos)

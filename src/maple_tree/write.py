@@ -30,53 +30,122 @@ the stores that stay inside one leaf.
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Any
+from typing import Any, final
 
 from .bignode import BigNode, copy_in
 from .constants import LEAF_64, MT_FLAGS_USE_RCU, MT_MIN_SLOTS, MT_SLOTS, ULONG_MAX
+from .core import TreeCore
 from .entries import InternalEntry
 from .errors import EntryExistsError
 from .gaps import update_gap
-from .node import Node, RootEntry, kill_subtree
-from .rebalance import extend_spanning_null, rebalance, spanning_rebalance
+from .node import Node, RootEntry, kill_subtree, node_min
+from .rebalance import rebalance, spanning_rebalance
 from .split import split_store
-from .walk import Pos
+from .walk import Pos, leaf_of
 
-__all__ = ["store", "LeafWrite"]
+__all__ = ["store", "WriteResult", "LeafWrite", "FROM_TREE", "SETTLE_LEAF", "SETTLE_WALK",
+           "SETTLE_NEW_ROOT", "SETTLE_KEEP", "SETTLE_START", "SETTLE_EXPAND"]
+
+# Where a write leaves a cursor (``WriteResult.settle``): the engine reports
+# what it did and :class:`~maple_tree.state.MaState` moves itself accordingly.
+#: the write stayed in leaf ``node`` (bounds ``min``/``max``); ``offset`` is the
+#: slot written and ``index``/``last`` its range
+SETTLE_LEAF = 0
+#: nodes were rebuilt: walk again from the root to ``index`` (``mtree_range_walk``)
+SETTLE_WALK = 1
+#: the write covered every key: the tree is one leaf, or empty (``mas_new_root``)
+SETTLE_NEW_ROOT = 2
+#: a NULL written to an empty tree or next to a direct root: nothing moves
+SETTLE_KEEP = 3
+#: the tree is now a direct root entry: the cursor starts over
+SETTLE_START = 4
+#: an empty tree or a direct root grew a root leaf (``mas_root_expand``): the
+#: cursor is in ``node`` at ``offset``; like the kernel, nothing else moves (its
+#: cached ``end`` stays as it was, which a later step can see)
+SETTLE_EXPAND = 5
 
 
-class LeafWrite:
-    """The kernel's ``ma_wr_state`` at a leaf: where ``[index, last]`` lands."""
+class _FromTree:
+    """The type of :data:`FROM_TREE`."""
 
-    __slots__ = ("node", "min", "max", "offset", "offset_end", "r_min", "r_max",
-                 "end_piv", "content", "index", "last", "entry_offset")
+    __slots__ = ()
 
-    def __init__(self, node: Node, min_: int, max_: int, index: int, last: int) -> None:
-        self.node = node
-        self.min = min_
-        self.max = max_
+    def __repr__(self) -> str:
+        return "FROM_TREE"
+
+
+#: default of ``store(root_content=...)``: read the direct root's entry from the tree
+FROM_TREE: Any = _FromTree()
+
+
+class WriteResult:
+    """What one store did (the kernel's ``ma_wr_state`` after the write).
+
+    ``content`` is the entry the write found at ``index`` (what ``mas_store``
+    returns; None for a spanning store).  ``settle`` says where a cursor that
+    made the write ends (one of the ``SETTLE_*`` constants), with ``node``,
+    ``min``, ``max``, ``offset``, ``index`` and ``last`` as that constant
+    describes.
+    """
+
+    __slots__ = ("settle", "content", "index", "last", "node", "min", "max", "offset")
+
+    def __init__(self, settle: int, content: Any, index: int, last: int,
+                 node: Node | None = None, min_: int = 0, max_: int = ULONG_MAX,
+                 offset: int = 0) -> None:
+        self.settle: int = settle
+        self.content: Any = content
+        self.index: int = index
+        self.last: int = last
+        self.node: Node | None = node
+        self.min: int = min_
+        self.max: int = max_
+        self.offset: int = offset
+
+
+@final
+class LeafWrite(WriteResult):
+    """The kernel's ``ma_wr_state`` at a leaf: where ``[index, last]`` lands.
+
+    ``offset``..``offset_end`` are the slots the write touches, ``r_min`` /
+    ``r_max`` the range of slot ``offset``, ``end_piv`` the pivot of slot
+    ``offset_end``; ``entry_offset`` is the slot the entry ends in.  After the
+    store it is the :class:`WriteResult`.
+    """
+
+    __slots__ = ("leaf", "offset_end", "r_min", "r_max", "end_piv", "entry_offset")
+
+    def __init__(self, leaf: Node, index: int, last: int) -> None:
+        pivots = leaf.pivots
+        off = bisect_left(pivots, index)
+        if off == len(pivots):  # index past the leaf (r side of a spanning store)
+            off -= 1
+        mn = node_min(leaf)
+        # the WriteResult fields, set here rather than through super().__init__ (hot path)
+        self.settle = SETTLE_LEAF
+        self.content = leaf.slots[off]
         self.index = index
         self.last = last
-        pivots = node.pivots
-        off = bisect_left(pivots, index)
-        if off == len(pivots):  # index past the node (r side of a spanning store)
-            off -= 1
+        self.node = leaf
+        self.min = mn
+        self.max = pivots[-1]
         self.offset = off
-        self.r_min = pivots[off - 1] + 1 if off else min_
-        self.r_max = pivots[off]
-        self.content = node.slots[off]
-        self.offset_end = off
-        self.end_piv = 0
-        self.entry_offset = off
+        self.leaf: Node = leaf
+        self.r_min: int = pivots[off - 1] + 1 if off else mn
+        self.r_max: int = pivots[off]
+        self.offset_end: int = off
+        self.end_piv: int = 0
+        self.entry_offset: int = off
 
     def pos(self) -> Pos:
         """A :class:`Pos` at this leaf."""
-        return Pos(self.node, self.min, self.max, self.offset, self.index, self.last)
+        return Pos(self.leaf, self.min, self.max, self.offset, self.index, self.last)
 
     def find_end(self) -> None:
         """``mas_wr_end_piv``: the slot holding ``last`` and its upper bound."""
-        pivots = self.node.pivots
-        end = len(pivots) - 1
+        leaf = self.leaf
+        pivots = leaf.pivots
+        end = leaf.end
         oe = self.offset
         last = self.last
         while oe < end and last > pivots[oe]:
@@ -86,12 +155,12 @@ class LeafWrite:
 
     def extend_null(self) -> None:
         """``mas_wr_extend_null``: absorb NULL neighbours of a NULL store."""
-        slots = self.node.slots
-        pivots = self.node.pivots
-        end = len(pivots) - 1
+        leaf = self.leaf
+        slots = leaf.slots
+        pivots = leaf.pivots
         if slots[self.offset_end] is None:
             self.last = self.end_piv
-        elif (self.last == self.end_piv and end != self.offset_end
+        elif (self.last == self.end_piv and leaf.end != self.offset_end
               and slots[self.offset_end + 1] is None):
             self.offset_end += 1
             self.last = self.end_piv = pivots[self.offset_end]
@@ -103,9 +172,28 @@ class LeafWrite:
             self.r_min = self.index = pivots[off - 1] + 1 if off else self.min
             self.r_max = pivots[off]
 
+    def extend_spanning_null(self, r: LeafWrite) -> None:
+        """``mas_extend_spanning_null``: widen a NULL spanning store (this is
+        its left leaf, ``r`` its right one) to the NULL ranges touching it."""
+        l_slot = self.offset
+        slots = self.leaf.slots
+        if self.content is None:
+            self.index = self.r_min
+        if self.index == self.r_min and l_slot and slots[l_slot - 1] is None:
+            self.index = self.leaf.pivots[l_slot - 2] + 1 if l_slot > 1 else self.min
+            self.offset = l_slot - 1
+        if r.content is None:
+            if r.last < r.r_max:
+                r.last = r.r_max
+            r.offset += 1
+        elif (r.last == r.r_max and r.last < r.max
+              and r.leaf.slots[r.offset + 1] is None):
+            r.last = r.leaf.pivots[r.offset + 1]
+            r.offset += 1
+
     def new_end(self) -> int:
         """``mas_wr_new_end``: the leaf's data end after the write."""
-        n = len(self.node.pivots) + 1 - (self.offset_end - self.offset)
+        n = len(self.leaf.pivots) + 1 - (self.offset_end - self.offset)
         if self.r_min == self.index:
             n -= 1
         if self.end_piv == self.last:
@@ -121,11 +209,14 @@ class LeafWrite:
         """The pivots and slots that replace slots ``offset..offset_end``: the
         head of the range the write cuts, the write itself, and the tail of
         the slot it ends in.  Sets ``entry_offset``."""
-        pivots = self.node.pivots
+        leaf = self.leaf
+        pivots = leaf.pivots
         off = self.offset
         index = self.index
         last = self.last
         start = pivots[off - 1] + 1 if off else self.min
+        piv: list[int]
+        sl: list[Any]
         if start < index:
             piv = [index - 1, last]
             sl = [self.content, entry]
@@ -138,73 +229,63 @@ class LeafWrite:
             p = pivots[offset_end]
             if p > last:
                 piv.append(p)
-                sl.append(self.node.slots[offset_end])
+                sl.append(leaf.slots[offset_end])
         return piv, sl
 
     def new_content(self, entry: Any, offset_end: int) -> tuple[list[int], list[Any]]:
         """The leaf's pivots and slots after the write, as new lists (what
         every in-leaf store type -- append, slot store, node store --
         produces; a write spanning past the leaf passes its last offset)."""
-        node = self.node
+        leaf = self.leaf
         off = self.offset
         piv, sl = self.window(entry, offset_end)
-        return (node.pivots[:off] + piv + node.pivots[offset_end + 1:],
-                node.slots[:off] + sl + node.slots[offset_end + 1:])
+        return (leaf.pivots[:off] + piv + leaf.pivots[offset_end + 1:],
+                leaf.slots[:off] + sl + leaf.slots[offset_end + 1:])
 
     def write_in_place(self, entry: Any, offset_end: int) -> None:
         """Apply the write to the leaf's own lists (``mas_wr_slot_store`` /
         ``mas_wr_append``, and ``mas_wr_node_store`` outside RCU mode, which
         rebuilds into a buffer and copies it back over the node).  Nothing
         survives the write but the leaf, which keeps CPython's cyclic GC idle."""
-        node = self.node
+        leaf = self.leaf
         off = self.offset
         piv, sl = self.window(entry, offset_end)
-        node.pivots[off:offset_end + 1] = piv
-        node.slots[off:offset_end + 1] = sl
+        leaf.pivots[off:offset_end + 1] = piv
+        leaf.slots[off:offset_end + 1] = sl
+        leaf.end = len(leaf.pivots) - 1
 
 
-def _walk_to_leaf(node: Node, mn: int, mx: int, index: int, last: int) -> LeafWrite:
-    """``mas_wr_walk_index``: descend to the leaf holding ``index``, or to the
-    last slot when ``index`` lies past the node (``last + 1`` of a spanning
-    store that ends exactly at the spanning node's max)."""
-    while node.type != LEAF_64:
-        pivots = node.pivots
-        off = bisect_left(pivots, index)
-        if off == len(pivots):  # mas_wr_node_walk stops at the last slot
-            off -= 1
-        if off:
-            mn = pivots[off - 1] + 1
-        mx = pivots[off]
-        node = node.slots[off]
-    return LeafWrite(node, mn, mx, index, last)
+def _spans(bound: int, last: int, entry: Any) -> bool:
+    """Does a write ending at ``last`` cross a node ending at ``bound``?  It
+    does past the bound, and a NULL write that reaches the bound must merge
+    with the NULL that may follow (except at ULONG_MAX)."""
+    return last > bound or (last == bound and entry is None and last != ULONG_MAX)
 
 
-def _write_walk(root: Node, index: int, last: int, entry: Any):
-    """``mas_wr_walk``: the leaf write state, or the spanning node as a :class:`Pos`."""
-    node = root
-    mn = 0
-    mx = ULONG_MAX
-    while True:
-        pivots = node.pivots
-        off = bisect_left(pivots, index)
-        r_max = pivots[off]
-        leaf = node.type == LEAF_64
-        if last >= r_max:
-            bound = mx if leaf else r_max
-            if last > bound or (last == bound and entry is None and last != ULONG_MAX):
-                return Pos(node, mn, mx, off, index, last)
-        if leaf:
-            return LeafWrite(node, mn, mx, index, last)
-        if off:
-            mn = pivots[off - 1] + 1
-        mx = r_max
-        node = node.slots[off]
+def _write_walk(root: Node, index: int, last: int, entry: Any) -> LeafWrite | Pos:
+    """``mas_wr_walk``: the leaf write state, or the spanning node as a :class:`Pos`.
+
+    The kernel stops its descent at the first node in which the write crosses
+    the bound of the child holding ``index``.  Child bounds shrink on the way
+    down, so that node is found from the leaf: the write spans iff it crosses
+    the leaf's bound, and then the spanning node is the highest ancestor whose
+    child on the path is crossed.  (A root leaf ends at ULONG_MAX and never is.)
+    """
+    leaf = leaf_of(root, index)
+    if not _spans(leaf.pivots[-1], last, entry):
+        return LeafWrite(leaf, index, last)
+    span = leaf.parent
+    assert span is not None, "a root leaf ends at ULONG_MAX"
+    while span.parent is not None and _spans(span.pivots[-1], last, entry):
+        span = span.parent
+    return Pos(span, node_min(span), span.pivots[-1], bisect_left(span.pivots, index),
+               index, last)
 
 
-def _new_root(tree, entry: Any) -> None:
+def _new_root(tree: TreeCore, entry: Any) -> None:
     """``mas_new_root``: the whole range holds ``entry`` (or nothing)."""
     old = tree._root
-    if old.__class__ is Node:
+    if isinstance(old, Node):
         kill_subtree(old)
     if entry is None:
         tree._root = None
@@ -214,109 +295,97 @@ def _new_root(tree, entry: Any) -> None:
         tree._height = 1
 
 
-def _store_root(tree, index: int, last: int, entry: Any) -> None:
+def _store_root(tree: TreeCore, index: int, last: int, entry: Any, insert: bool,
+                root_content: Any) -> WriteResult:
     """``mas_store_root``: a store into an empty tree or a direct root."""
+    root = tree._root
+    assert not isinstance(root, Node)
+    contents = None if root is None else root.entry
+    found = (contents if index == 0 else None) if root_content is FROM_TREE else root_content
+    if insert and found is not None:
+        raise EntryExistsError(f"[{index}, {last}] is occupied")
     if entry is None:
         if index == 0:
             tree._root = None
-        return
+        return WriteResult(SETTLE_KEEP, found, index, last)
     if last == 0 and index == 0 and entry.__class__ is not InternalEntry:
         tree._root = RootEntry(entry)
-        return
-    root = tree._root
-    contents = root.entry if root is not None else None
+        return WriteResult(SETTLE_START, found, index, last)
     pivots: list[int] = []
     slots: list[Any] = []
     if index:
         if contents is not None:
             slots.append(contents)
             pivots.append(0)
-            if index > 1:
-                slots.append(None)
-                pivots.append(index - 1)
-        else:
+        if index > 1 or contents is None:
             slots.append(None)
             pivots.append(index - 1)
+    offset = len(slots)
     slots.append(entry)
     pivots.append(last)
     if last != ULONG_MAX:
         slots.append(None)
         pivots.append(ULONG_MAX)
-    tree._root = Node(LEAF_64, pivots, slots)
+    leaf = Node(LEAF_64, pivots, slots)
+    tree._root = leaf
     tree._height = 1
+    return WriteResult(SETTLE_EXPAND, found, index, last, leaf, 0, ULONG_MAX, offset)
 
 
-def _spanning_store(tree, span: Pos, entry: Any) -> int:
-    """``mas_wr_spanning_store``: join the leaves holding ``index`` and ``last + 1``.
-
-    Returns the (NULL-extended) index of the write, or -1 when the write
-    became a new root.
-    """
+def _spanning_store(tree: TreeCore, span: Pos, entry: Any) -> WriteResult:
+    """``mas_wr_spanning_store``: join the leaves holding ``index`` and ``last + 1``."""
     index, last = span.index, span.last
     if index == 0 and last == ULONG_MAX:
         _new_root(tree, entry)
-        return -1
+        return WriteResult(SETTLE_NEW_ROOT, None, 0, ULONG_MAX)
     height = tree._height
     r_index = last + 1 if last != ULONG_MAX else last
-    r = _walk_to_leaf(span.node, span.min, span.max, r_index, last)
+    # past the spanning node's max, the right walk stops at its last slot
+    r = LeafWrite(leaf_of(span.node, min(r_index, span.max)), r_index, last)
     r.index = last
-    l = _walk_to_leaf(span.node, span.min, span.max, index, last)
+    l = LeafWrite(leaf_of(span.node, index), index, last)
     if entry is None:
-        extend_spanning_null(l, r)
+        l.extend_spanning_null(r)
         l.last = r.last
     if l.index == 0 and r.last == ULONG_MAX:
         _new_root(tree, entry)
-        return -1
-    bn = l.big_node(entry, len(l.node.pivots) - 1)
+        return WriteResult(SETTLE_NEW_ROOT, None, 0, ULONG_MAX)
+    bn = l.big_node(entry, l.leaf.end)
     rpos = r.pos()
     if r.max > r.last:
-        copy_in(bn, rpos, r.offset, len(r.node.pivots) - 1)
+        copy_in(bn, rpos, r.offset, r.leaf.end)
     lpos = l.pos()
     lpos.index = lpos.last = l.index
     spanning_rebalance(tree, bn, lpos, rpos, height + 1)
-    return l.index
+    return WriteResult(SETTLE_WALK, None, l.index, l.last)
 
 
-def store(tree, index: int, last: int, entry: Any, insert: bool = False, mas=None,
-          root_content: Any = None) -> Any:
-    """Store ``entry`` over ``[index, last]``; return the entry the write found
-    at ``index`` (the kernel's ``wr_mas->content``; None for a spanning store,
-    where the kernel returns its internal node pointer or NULL).
+def store(tree: TreeCore, index: int, last: int, entry: Any, insert: bool = False,
+          root_content: Any = FROM_TREE) -> WriteResult:
+    """Store ``entry`` over ``[index, last]`` (checked by the caller) and
+    report what happened (:class:`WriteResult`; its ``content`` is the
+    kernel's ``wr_mas->content``).
 
     With ``insert=True`` this is ``mas_insert``: raise :class:`EntryExistsError`
-    (tree unchanged) when any part of the range is occupied.  With ``mas`` (a
-    :class:`~maple_tree.state.MaState`, already set up by the caller, which
-    passes what ``mas_start`` returned as ``root_content``) the state ends
-    where the kernel's does.
-    O(log n) plus O(height) rebuilt nodes for a split or rebalance.
+    (tree unchanged) when any part of the range is occupied.  A cursor passes
+    as ``root_content`` what its ``mas_start`` found, which is what a store
+    into a direct-root tree reports.  O(log n) plus O(height) rebuilt nodes
+    for a split or rebalance.
     """
     tree._writes += 1
     root = tree._root
-    if root.__class__ is not Node:
-        if mas is None:
-            content = root.entry if (root is not None and index == 0) else None
-        else:
-            content = root_content
-        if insert and content is not None:
-            raise EntryExistsError(f"[{index}, {last}] is occupied")
-        _store_root(tree, index, last, entry)
-        if mas is not None and entry is not None:
-            new_root = tree._root
-            if new_root.__class__ is Node:
-                mas.status = "active"
-                mas.node = new_root
-                mas.offset = 0 if not index else (2 if root is not None and index > 1 else 1)
-            else:
-                mas.status = "start"
-        return content
+    if not isinstance(root, Node):
+        return _store_root(tree, index, last, entry, insert, root_content)
     wr = _write_walk(root, index, last, entry)
-    if wr.__class__ is Pos:
+    if isinstance(wr, Pos):
         if insert:
             raise EntryExistsError(f"[{index}, {last}] is occupied")
-        where = _spanning_store(tree, wr, entry)
-        if mas is not None:
-            _settle(tree, mas, where, entry)
-        return None
+        return _spanning_store(tree, wr, entry)
+    return _leaf_store(tree, wr, entry, insert)
+
+
+def _leaf_store(tree: TreeCore, wr: LeafWrite, entry: Any, insert: bool) -> WriteResult:
+    """The store types of a write that lands in one leaf (``mas_wr_store_type``)."""
     wr.find_end()
     if entry is None:
         wr.extend_null()
@@ -324,79 +393,47 @@ def store(tree, index: int, last: int, entry: Any, insert: bool = False, mas=Non
     exact = wr.r_min == wr.index and wr.r_max == wr.last
     new_root = not exact and wr.index == 0 and wr.last == ULONG_MAX
     if insert and not new_root and (content is not None or wr.last > wr.r_max):
-        raise EntryExistsError(f"[{index}, {last}] is occupied")
-    node = wr.node
-    if mas is not None:
-        mas.index, mas.last = wr.index, wr.last
-        mas.node, mas.min, mas.max = node, wr.min, wr.max
-        mas.offset, mas.end, mas.status = wr.offset, len(node.pivots) - 1, "active"
+        raise EntryExistsError(f"[{wr.index}, {wr.last}] is occupied")
+    leaf = wr.leaf
     if exact:
-        node.slots[wr.offset] = entry
+        leaf.slots[wr.offset] = entry
         if tree._alloc and (entry is None) != (content is None):
-            update_gap(node, wr.min)
-        return content
+            update_gap(leaf, wr.min)
+        return wr
     if new_root:
         _new_root(tree, entry)
-        if mas is not None:
-            _settle(tree, mas, -1, entry)
-        return content
+        return WriteResult(SETTLE_NEW_ROOT, content, 0, ULONG_MAX)
     new_end = wr.new_end()
-    big = new_end >= MT_SLOTS[LEAF_64] or (
-        new_end < MT_MIN_SLOTS[LEAF_64] and node.parent is not None and not tree._bulk)
-    if big:
-        # mas_store_b_node reports the slot it copies the tail from
+    short = new_end < MT_MIN_SLOTS[LEAF_64] and leaf.parent is not None and not tree._bulk
+    if short or new_end >= MT_SLOTS[LEAF_64]:
         oe = wr.offset_end
-        if wr.last < wr.max and oe != wr.offset and node.pivots[oe] > wr.last:
-            content = node.slots[oe]
-    if new_end < MT_MIN_SLOTS[LEAF_64] and node.parent is not None and not tree._bulk:
-        rebalance(tree, wr.pos(), wr.big_node(entry, wr.offset_end))
-        if mas is not None:
-            _settle(tree, mas, wr.index, entry)
-        return content
-    if new_end >= MT_SLOTS[LEAF_64]:
-        split_store(tree, wr.pos(), wr.big_node(entry, wr.offset_end))
-        if mas is not None:
-            _settle(tree, mas, wr.index, entry)
-        return content
-    if tree._alloc and node.parent is not None:
-        # a gap changes only if a NULL range is written or cut
-        gap_changed = entry is None or _has_null(node.slots, wr.offset, wr.offset_end)
-    else:
-        gap_changed = False
+        bn = wr.big_node(entry, oe)  # (reads wr.content: the head of the cut range)
+        # mas_store_b_node reports the slot it copies the tail from
+        if wr.last < wr.max and oe != wr.offset and leaf.pivots[oe] > wr.last:
+            wr.content = leaf.slots[oe]
+        if short:
+            rebalance(tree, wr.pos(), bn)
+        else:
+            split_store(tree, wr.pos(), bn)
+        wr.settle = SETTLE_WALK
+        return wr
+    # a gap changes only if a NULL range is written or cut
+    gap_changed = tree._alloc and leaf.parent is not None and (
+        entry is None or _has_null(leaf.slots, wr.offset, wr.offset_end))
     if tree._flags & MT_FLAGS_USE_RCU:  # readers may hold the old lists
-        node.pivots, node.slots = wr.new_content(entry, wr.offset_end)
+        leaf.pivots, leaf.slots = wr.new_content(entry, wr.offset_end)
+        leaf.end = len(leaf.pivots) - 1
     else:
         wr.write_in_place(entry, wr.offset_end)
-    if mas is not None:
-        mas.offset = wr.entry_offset
-        mas.end = new_end
+    wr.offset = wr.entry_offset
     if gap_changed:
-        update_gap(node, wr.min)
-    return content
+        update_gap(leaf, wr.min)
+    return wr
 
 
-def _has_null(slots: list, first: int, last: int) -> bool:
+def _has_null(slots: list[Any], first: int, last: int) -> bool:
     """Is any of ``slots[first..last]`` empty (identity test, no ``==``)?"""
     for i in range(first, last + 1):
         if slots[i] is None:
             return True
     return False
-
-
-def _settle(tree, mas, index: int, entry: Any) -> None:
-    """Where the kernel leaves a state after a rebuilt write: re-walked to
-    ``index`` (``mtree_range_walk``), or at a new root (``index == -1``)."""
-    if index < 0:
-        mas.index, mas.last = 0, ULONG_MAX
-        mas.min, mas.max = 0, ULONG_MAX
-        if entry is None:
-            mas.status = "start"
-        else:
-            mas.status = "active"
-            mas.node = tree._root
-        return
-    mas.index = index
-    mas.node = tree._root
-    mas.min, mas.max = 0, ULONG_MAX
-    mas.status = "active"
-    mas._range_walk()

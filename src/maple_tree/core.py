@@ -1,0 +1,52 @@
+"""The tree's core record: the fields every layer of the tree shares.
+
+:class:`TreeCore` is the kernel's ``struct maple_tree`` without its lock: the
+root (``ma_root``), the height and flags (``ma_flags``), plus two fields the
+Python layers need: whether the tree tracks gaps, and a counter of writes.
+The write engine (``write.py``), the cursor (``cursor.py``, ``state.py``),
+allocation (``alloc.py``), validation, dumps and the structure format all take
+a ``TreeCore``; :class:`~maple_tree.tree.MapleTree` is a ``TreeCore`` with
+the normal API on top.  Nothing here imports the modules above it.
+
+The fields are package-internal (underscored); users read them through
+``MapleTree``'s properties.
+
+* ``_root``: ``None`` (empty tree), a :class:`~maple_tree.node.RootEntry`
+  (a single entry at ``[0, 0]``) or the root :class:`~maple_tree.node.Node`;
+* ``_height``: 0 for an empty tree or a direct root, else the node levels;
+* ``_flags``: the ``MT_FLAGS_*`` bits (the height is kept apart);
+* ``_alloc``: ``MT_FLAGS_ALLOC_RANGE`` is set (internal nodes are
+  ``arange_64`` and keep gaps);
+* ``_bulk``: bulk mode (``MA_STATE_BULK``): splits favour the left node and
+  short nodes are not rebalanced;
+* ``_writes``: bumped by every write, so that iterators and cursors that
+  hold a position can tell that the tree changed under them.
+
+>>> core = TreeCore(0)
+>>> core._root is None, core._height, core._writes
+(True, 0, 0)
+"""
+from __future__ import annotations
+
+from .constants import MT_FLAGS_ALLOC_RANGE
+from .node import Node, RootEntry
+
+__all__ = ["TreeCore"]
+
+
+class TreeCore:
+    """The shared fields of a maple tree (see the module docstring).
+
+    ``flags`` is not checked here: :class:`~maple_tree.tree.MapleTree`
+    checks what a user passes.  O(1).
+    """
+
+    __slots__ = ("_root", "_height", "_flags", "_alloc", "_bulk", "_writes", "__weakref__")
+
+    def __init__(self, flags: int) -> None:
+        self._root: Node | RootEntry | None = None
+        self._height: int = 0
+        self._flags: int = flags
+        self._alloc: bool = bool(flags & MT_FLAGS_ALLOC_RANGE)
+        self._bulk: bool = False
+        self._writes: int = 0

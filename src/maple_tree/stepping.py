@@ -1,0 +1,413 @@
+"""Stepping a cursor: ``next``, ``prev``, ``find`` and ``find_rev`` of Linux 6.12.117.
+
+Each cursor read is a *setup* that settles the status (loading the root,
+resuming a paused state, leaving ``overflow``/``underflow``, or answering at a
+limit without moving), then a *step* from slot to slot:
+
+=================  ===========================  ===========================
+call               setup                        step
+=================  ===========================  ===========================
+``next``           :func:`next_setup`           :func:`next_slot`
+``prev``           :func:`prev_setup`           :func:`prev_slot`
+``find``           :func:`find_setup`           :func:`find_step`
+``find_range``     :func:`find_setup`           :func:`next_slot`
+``find_rev``       :func:`find_rev_setup`       :func:`prev_slot`
+=================  ===========================  ===========================
+
+A setup returns ``(done, entry)``: ``done`` means the call is answered
+(``entry``) without a step.  :func:`guarded` runs the pair and undoes a call
+that Linux 6.12.117 would crash on (:class:`~maple_tree.errors.StateError`).
+A step that finds the tree written since the state loaded its node walks again
+first (:meth:`~maple_tree.cursor.CursorState.rewalk`): forward from the end of
+the current range, backward from its start, as ``mas_rewalk_if_dead`` does.
+
+>>> from maple_tree import MapleTree
+>>> from maple_tree.cursor import CursorState
+>>> t = MapleTree()
+>>> for i in range(1, 4):
+...     t.store_range(10 * i, 10 * i + 4, i)
+>>> c = CursorState(t, 0, 0)
+>>> guarded(c, find_setup, find_step, 100, False), (c.index, c.last)
+(1, (10, 14))
+>>> guarded(c, next_setup, next_slot, 100, False), (c.index, c.last)
+(2, (20, 24))
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .args import check_key
+from .constants import ULONG_MAX
+from .cursor import (ACTIVE, ERROR, NONE, OVERFLOW, PAUSE, ROOT, START, UNDERFLOW, CursorState,
+                     root_entry)
+from .errors import StateError
+from .node import Node, node_min
+from .walk import next_node, prev_node
+
+__all__ = ["next_setup", "prev_setup", "find_setup", "find_rev_setup", "next_slot",
+           "prev_slot", "find_step", "guarded", "Setup", "Step"]
+
+#: a status setup: ``(state, limit) -> (done, entry)``
+Setup = Callable[[CursorState, int], "tuple[bool, Any]"]
+#: a step: ``(state, limit, empty) -> entry``
+Step = Callable[[CursorState, int, bool], Any]
+
+
+def guarded(mas: CursorState, setup: Setup, step: Step, limit: int, empty: bool) -> Any:
+    """Run ``setup`` then, unless it answered, ``step``.  A state without a
+    node is snapshotted first, so that a :class:`StateError` (a call the
+    kernel would crash on) leaves it exactly as it was."""
+    if mas._node is not None:  # only a state without a node can crash
+        done, entry = setup(mas, limit)
+        return entry if done else step(mas, limit, empty)
+    snap = mas.snapshot()
+    try:
+        done, entry = setup(mas, limit)
+        return entry if done else step(mas, limit, empty)
+    except StateError:
+        mas.restore(snap)
+        raise
+
+
+def used_key(value: Any, name: str) -> int:
+    """``index`` or ``last`` of a state, where a step reads it: callers may
+    assign these fields, so check the value before using it.  O(1)."""
+    if value.__class__ is int and 0 <= value <= ULONG_MAX:
+        return int(value)
+    return check_key(value, name)
+
+
+# -- moving between leaves ---------------------------------------------------------------
+
+
+def _next_leaf(mas: CursorState, node: Node, max_: int) -> Node | None:
+    """``mas_next_node``: move to the next leaf, or set ``overflow`` (None)."""
+    if mas._max >= max_:
+        mas._status = OVERFLOW
+        return None
+    nxt = next_node(node)
+    if nxt is None:
+        mas._status = OVERFLOW
+        return None
+    mas._node = nxt
+    mas._min = mas._max + 1
+    mas._max = nxt.pivots[-1]
+    mas._offset = 0
+    mas._end = nxt.end
+    return nxt
+
+
+def _prev_leaf(mas: CursorState, node: Node, min_: int) -> Node | None:
+    """``mas_prev_node``: move to the previous leaf, or set ``underflow`` (None)."""
+    if not mas._min or mas._min - 1 < min_:
+        mas._status = UNDERFLOW
+        return None
+    prv = prev_node(node)
+    if prv is None:
+        mas._status = UNDERFLOW
+        return None
+    mas._node = prv
+    mas._max = mas._min - 1
+    mas._min = node_min(prv)
+    mas._offset = mas._end = prv.end
+    return prv
+
+
+# -- steps ---------------------------------------------------------------------------------
+
+
+def next_slot(mas: CursorState, max_: int, empty: bool) -> Any:
+    """``mas_next_slot``: the next slot's entry (NULL ranges skipped unless
+    ``empty``); None and status ``overflow`` at ``max_``.  O(1) amortised.
+
+    The position is kept in locals and stored back when the step ends: this
+    is the cursor's inner loop (``for_each`` runs it once per entry).  Like
+    the kernel, it trusts the state's cached ``end``; the one state whose
+    cached end may differ from its node's (after ``mas_root_expand``) is in
+    the root leaf, whose last pivot ULONG_MAX stops the step at the limit
+    before it could read past the node."""
+    node = mas._node
+    if node is None:
+        node = mas.require_node()  # raises
+    if mas._seen != mas._tree._writes:  # written meanwhile: from the end of the range
+        node = mas.rewalk(used_key(mas.last, "last"))
+    pivots = node.pivots
+    off = mas._offset
+    end = mas._end
+    if mas._max >= max_ and (pivots[off] if off < end else mas._max) >= max_:
+        mas._status = OVERFLOW
+        return None
+    if off < end:  # inside the leaf, index and last are only written
+        index = pivots[off] + 1
+    else:
+        if used_key(mas.last, "last") >= max_:
+            mas._status = OVERFLOW
+            return None
+        nxt = _next_leaf(mas, node, max_)
+        if nxt is None:
+            return None
+        node, pivots, off, end, index = nxt, nxt.pivots, -1, mas._end, mas._min
+    slots = node.slots
+    while True:
+        off += 1
+        last = pivots[off]
+        entry = slots[off]
+        if entry is not None or empty:
+            mas._offset, mas.index, mas.last = off, index, last
+            return entry
+        if last >= max_:
+            mas._offset, mas.index, mas.last = off, index, last
+            mas._status = OVERFLOW
+            return None
+        index = last + 1
+        if off >= end:
+            mas._offset, mas.index, mas.last = off, index, last
+            nxt = _next_leaf(mas, node, max_)
+            if nxt is None:
+                return None
+            node, pivots, slots, off, end = nxt, nxt.pivots, nxt.slots, -1, mas._end
+
+
+def prev_slot(mas: CursorState, min_: int, empty: bool) -> Any:
+    """``mas_prev_slot``: the previous slot's entry (NULL ranges skipped
+    unless ``empty``); None and status ``underflow`` at ``min_``.  O(1)
+    amortised."""
+    node = mas.require_node()
+    if mas._seen != mas._tree._writes:  # written meanwhile: from the start of the range
+        node = mas.rewalk(used_key(mas.index, "index"))
+    pivots = node.pivots
+    if mas._min <= min_:
+        start = pivots[mas._offset - 1] + 1 if mas._offset else mas._min
+        if start <= min_:
+            mas._status = UNDERFLOW
+            return None
+    while True:
+        if mas._offset:
+            mas._offset -= 1
+            mas.last = mas.index - 1
+            mas.index = pivots[mas._offset - 1] + 1 if mas._offset else mas._min
+        else:
+            if used_key(mas.index, "index") <= min_:
+                mas._status = UNDERFLOW
+                return None
+            prv = _prev_leaf(mas, node, min_)
+            if prv is None:
+                return None
+            node = prv
+            pivots = node.pivots
+            mas.last = mas._max
+            mas.index = pivots[mas._offset - 1] + 1 if mas._offset else mas._min
+        entry = node.slots[mas._offset]
+        if entry is not None or empty:
+            return entry
+        if mas.index <= min_:
+            mas._status = UNDERFLOW
+            return None
+
+
+def find_step(mas: CursorState, max_: int, empty: bool) -> Any:
+    """The step of ``mas_find``: :func:`next_slot`, and the state stays
+    ``active`` even at the limit ("ignore overflow")."""
+    entry = next_slot(mas, max_, empty)
+    mas._status = ACTIVE
+    return entry
+
+
+# -- status setups -------------------------------------------------------------------------
+
+
+def _restore_walk(mas: CursorState) -> Any:
+    """Leave ``overflow``/``underflow`` the way 6.12.117 does on the side that
+    walks again: mark the state active and walk from the root."""
+    mas._status = ACTIVE
+    return mas.walk()
+
+
+def next_setup(mas: CursorState, max_: int) -> tuple[bool, Any]:
+    """``mas_next_setup``: settle the status before a forward step.
+
+    Answers at once (``done``) when ``last`` is at the limit (``overflow``),
+    in status ``error``, or when the tree has no node (``none``/``root``:
+    the direct root is behind a forward step).  A state without a node
+    (``start``, ``pause``, ``none``) walks to ``index`` first, so the step
+    leaves the range holding ``index``; ``underflow`` walks and returns what
+    it finds there; ``overflow`` just becomes ``active`` again.
+    """
+    was_none = mas._status == NONE
+    if mas.last >= max_:
+        mas._status = OVERFLOW
+        return True, None
+    status = mas._status
+    if status == ACTIVE:
+        return False, None
+    if status in (NONE, PAUSE, START):
+        mas.walk()
+    elif status == OVERFLOW:
+        mas._status = ACTIVE
+    elif status == UNDERFLOW:
+        entry = _restore_walk(mas)
+        if entry is not None:
+            return True, entry
+    elif status == ERROR:
+        return True, None
+    if mas._status == ACTIVE:
+        return False, None
+    if mas._status == ROOT:
+        if was_none and mas.index == 0:
+            mas.index = mas.last = 0
+            return True, None
+        mas.index = 1
+        mas.last = ULONG_MAX
+        mas._status = NONE
+        return True, None
+    return mas._status == NONE, None
+
+
+def prev_setup(mas: CursorState, min_: int) -> tuple[bool, Any]:
+    """``mas_prev_setup``: settle the status before a backward step.
+
+    Answers at once when ``index`` is at the limit (``underflow``), in status
+    ``error``, or on a tree without nodes: there the only entry before any
+    index > 0 is the direct root's (status ``root``, range ``[0, 0]``).  A
+    paused or ``none`` state walks to ``index`` first; ``overflow`` walks and
+    returns what it finds there; ``underflow`` becomes ``active`` again.
+    """
+    if mas.index <= min_:
+        mas._status = UNDERFLOW
+        return True, None
+    status = mas._status
+    if status == ACTIVE:
+        return False, None
+    if status in (NONE, PAUSE):
+        mas._status = START
+    elif status == UNDERFLOW:
+        mas._status = ACTIVE
+    elif status == OVERFLOW:
+        entry = _restore_walk(mas)
+        if entry is not None:
+            return True, entry
+    elif status == ERROR:
+        return True, None
+    if mas._status == START:
+        mas.walk()
+    if mas._status == ROOT:
+        if not mas.index:
+            mas._status = NONE
+            return True, None
+        mas.index = mas.last = 0
+        return True, root_entry(mas._tree)
+    if mas._status == NONE:
+        if mas.index:
+            mas.index = mas.last = 0
+            mas._status = ROOT
+            return True, root_entry(mas._tree)
+        return True, None
+    return False, None
+
+
+def find_setup(mas: CursorState, max_: int) -> tuple[bool, Any]:
+    """``mas_find_setup``: settle the status before ``mas_find``.
+
+    The first call (status ``start``) walks to ``index`` and answers with the
+    entry there if there is one; a paused state resumes at ``last + 1``;
+    ``none`` resumes at ``last``; ``overflow``/``underflow`` walk again and
+    answer with what they find; ``active`` steps on.  A direct root is
+    behind every index > 0 (status ``none``, range ``[1, ULONG_MAX]``).
+    """
+    status = mas._status
+    if status == ACTIVE:
+        return (mas.last >= max_), None
+    if status == PAUSE:
+        if mas.last >= max_:
+            return True, None
+        mas.last += 1
+        mas.index = mas.last
+        mas._status = START
+    elif status == NONE:
+        if mas.last >= max_:
+            return True, None
+        mas.index = mas.last
+        mas._status = START
+    elif status == UNDERFLOW:
+        if mas.index >= max_:
+            mas._status = OVERFLOW
+            return True, None
+        entry = _restore_walk(mas)
+        if entry is not None:
+            return True, entry
+    elif status == OVERFLOW:
+        if mas.last >= max_:
+            return True, None
+        entry = _restore_walk(mas)
+        if entry is not None:
+            return True, entry
+    elif status == ERROR:
+        return True, None
+    if mas._status == START:
+        if mas.index > max_:
+            return True, None
+        entry = mas.walk()
+        if entry is not None:
+            return True, entry
+    if mas._status == ROOT:
+        mas._status = NONE
+        mas.index = 1
+        mas.last = ULONG_MAX
+        return True, None
+    if mas._status == NONE:
+        return True, None
+    if mas.index == max_:
+        return True, None
+    return False, None
+
+
+def find_rev_setup(mas: CursorState, min_: int) -> tuple[bool, Any]:
+    """``mas_find_rev_setup``: settle the status before ``mas_find_rev``.
+
+    The first call walks to ``index`` and answers with the entry there if
+    there is one; a paused state resumes at ``index - 1``; ``none`` resumes
+    at ``index``; ``overflow``/``underflow`` become ``active`` unless
+    ``index`` is at the limit.  On a tree without nodes the direct root's
+    entry is the answer below any index.
+    """
+    status = mas._status
+    if status == ACTIVE:
+        return mas.index < min_, None
+    if status == PAUSE:
+        if mas.index <= min_:
+            mas._status = UNDERFLOW
+            return True, None
+        mas.index -= 1
+        mas.last = mas.index
+        mas._status = START
+    elif status == NONE:
+        if mas.index <= min_:
+            mas._status = NONE
+            return True, None
+        mas.last = mas.index
+        mas._status = START
+    elif status in (OVERFLOW, UNDERFLOW):
+        if mas.index <= min_:
+            if status == OVERFLOW:
+                mas._status = UNDERFLOW
+            return True, None
+        mas._status = ACTIVE
+    elif status == ERROR:
+        return True, None
+    if mas._status == START:
+        if mas.index < min_:
+            return True, None
+        entry = mas.walk()
+        if entry is not None:
+            return True, entry
+    if mas._status == ROOT:
+        mas._status = NONE
+        return True, None
+    if mas._status == NONE:
+        mas.last = mas.index = 0
+        mas._status = ROOT
+        return True, root_entry(mas._tree)
+    if mas.index < min_:
+        return True, None
+    return False, None
