@@ -1,19 +1,27 @@
-"""Run the W1-W6 / W8 workloads and the SortedDict comparisons; print tables.
+"""Run the kernel's workloads (W1-W6, W8) and the SortedDict comparison; print tables.
 
     python benchmarks/run.py --n 10000 --n 1000000
+    python benchmarks/run.py --baseline BASE/src --repeat 5 --peer-n 0
+
+(``BASE``: a git worktree of an earlier commit, e.g. ``git worktree add BASE HEAD~1``.)
 
 See benchmarks/README.md for what is measured.  Every workload checks its own
-result (benchmarks/workloads.py) and aborts on a wrong answer.
+result (benchmarks/workloads.py, benchmarks/peers.py) and aborts on a wrong answer.
 """
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib
+import importlib.util
 import os
 import platform
-import statistics
 import sys
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Callable, Iterator, Sequence, TypeVar
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -24,8 +32,9 @@ if os.path.isdir(os.path.join(_SRC, "maple_tree")):
 
 import workloads as wl  # noqa: E402
 
-# C kernel (Linux 6.12.117, -O2 userspace) ns/op from ../shared/docs/benchmarks.md:
-# workload -> (alloc 10k, alloc 1M, plain 10k, plain 1M)
+# The C kernel's ns/op for the same workloads (Linux 6.12.117 lib/maple_tree.c,
+# -O2, userspace); the figures and how they were measured are documented in
+# benchmarks/README.md.  workload -> (alloc 10k, alloc 1M, plain 10k, plain 1M)
 C_NS = {
     "W1": (162, 207, 131, 163),
     "W2": (309, 858, 292, 780),
@@ -40,9 +49,6 @@ C_NS = {
     "W8a-list": (6.5, 7.2, 6.3, 6.7),
     "W8b": (32.2, 36.9, 34.1, 41.1),
 }
-
-# SortedDict, gap query s=256 (no internal fit), N=100,000, from benchmarks.md section 2
-SD_NOFIT_US = 3_491
 
 DESCRIPTIONS = {
     "W1": "sequential append (store_range)",
@@ -62,161 +68,276 @@ ALL = list(DESCRIPTIONS)
 #: workloads defined for ALLOC_RANGE trees only (no row for the plain flag set)
 ALLOC_ONLY = {"W6a", "W6b", "W6c", "W6d"}
 
+T = TypeVar("T")
+#: ``report(name, seconds per operation)``: how a pass hands over each figure
+Report = Callable[[str, float], None]
+#: one pass over some workloads, reporting each figure as it is measured
+Pass = Callable[[Report], None]
+
 
 def c_figure(name: str, flags_name: str, n: int) -> float | None:
+    """The C kernel's ns/op for a workload, flag set and N; None where not measured."""
     col = {("alloc", 10_000): 0, ("alloc", 1_000_000): 1,
            ("plain", 10_000): 2, ("plain", 1_000_000): 3}.get((flags_name, n))
     return None if col is None else C_NS[name][col]
 
 
-def run_once(flags_name: str, n: int, names: list[str], check_shapes: bool,
-             report) -> None:
-    """One pass of the chosen workloads; calls ``report(name, seconds per op)`` after each."""
+# -- the package under test, and a baseline beside it ---------------------------
+
+def _is_package_module(name: str) -> bool:
+    return name == "maple_tree" or name.startswith("maple_tree.")
+
+
+def _take_package_modules() -> dict[str, ModuleType]:
+    """Remove ``maple_tree`` and every ``maple_tree.*`` from sys.modules; return them."""
+    return {name: sys.modules.pop(name) for name in list(sys.modules)
+            if _is_package_module(name)}
+
+
+@dataclass
+class Checkout:
+    """One ``maple_tree`` package, with the workloads module bound to it.
+
+    ``modules`` holds the package's entries of sys.modules (``maple_tree`` and
+    ``maple_tree.*``).  Two checkouts live in one process under the same name:
+    :meth:`active` puts this one's modules in sys.modules for the duration, so
+    the imports the package makes inside its functions find its own modules.
+    """
+
+    label: str
+    modules: dict[str, ModuleType]
+    wl: ModuleType
+
+    @property
+    def location(self) -> str:
+        """The directory the package was imported from."""
+        return os.path.dirname(self.modules["maple_tree"].__file__ or "?")
+
+    @classmethod
+    def current(cls, label: str) -> "Checkout":
+        """The package already imported (from ../src or the installed one)."""
+        return cls(label, {name: mod for name, mod in sys.modules.items()
+                           if _is_package_module(name)}, wl)
+
+    @classmethod
+    def load(cls, label: str, src_dir: str) -> "Checkout":
+        """Import the ``maple_tree`` package found in ``src_dir``, and a fresh copy of
+        workloads.py bound to it, without disturbing the package already imported."""
+        src_dir = os.path.abspath(src_dir)
+        if not os.path.isfile(os.path.join(src_dir, "maple_tree", "__init__.py")):
+            raise SystemExit(f"--baseline: no maple_tree package in {src_dir}")
+        saved = _take_package_modules()
+        sys.path.insert(0, src_dir)
+        try:
+            importlib.import_module("maple_tree")
+            name = f"workloads_{label}"
+            spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, "workloads.py"))
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(src_dir)
+            modules = _take_package_modules()
+            sys.modules.update(saved)
+        strays = [m.__name__ for m in modules.values()
+                  if not os.path.abspath(m.__file__ or src_dir).startswith(src_dir + os.sep)]
+        if strays:
+            raise SystemExit(f"--baseline: {', '.join(strays)} did not come from {src_dir} "
+                             "(an import hook redirects maple_tree?)")
+        return cls(label, modules, module)
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """Make this package the one ``maple_tree`` names; restore the previous after.
+        Modules the package imports meanwhile stay with it."""
+        saved = _take_package_modules()
+        sys.modules.update(self.modules)
+        try:
+            yield
+        finally:
+            self.modules = _take_package_modules()
+            sys.modules.update(saved)
+
+
+# -- passes ---------------------------------------------------------------------
+
+def run_once(w: ModuleType, flags_name: str, n: int, names: list[str], check_shapes: bool,
+             report: Report) -> None:
+    """One pass of the chosen workloads with the workloads module ``w``; calls
+    ``report(name, seconds per op)`` after each.  Each workload starts after a
+    ``gc.collect()``, so none pays for collecting an earlier one's objects."""
     wanted = set(names)
     if flags_name != "alloc":
         wanted -= ALLOC_ONLY
-    w1_tree = None
+
+    def run(fn: Callable[..., T], *args: object) -> T:
+        gc.collect()
+        return fn(*args)
+
     if {"W1", "W3", "W8a", "W8a-list", "W8b"} & wanted:
-        w1_tree, dt = wl.w1(flags_name, n, check_shapes)
+        w1_tree, dt = run(w.w1, flags_name, n, check_shapes)
         if "W1" in wanted:
             report("W1", dt / n)
-    if "W3" in wanted:
-        report("W3", wl.w3(w1_tree, n) / n)
-    if "W8a" in wanted:
-        report("W8a", wl.w8a(w1_tree, n) / n)
-    if "W8a-list" in wanted:
-        report("W8a-list", wl.w8a_list(w1_tree, n) / n)
-    if "W8b" in wanted:
-        report("W8b", wl.w8b(w1_tree, n) / n)
-    del w1_tree
+        for name, fn in (("W3", w.w3), ("W8a", w.w8a), ("W8a-list", w.w8a_list),
+                         ("W8b", w.w8b)):
+            if name in wanted:
+                report(name, run(fn, w1_tree, n) / n)
+        del w1_tree
     if "W2" in wanted:
-        _tree, dt = wl.w2(flags_name, n, check_shapes)
-        del _tree
-        report("W2", dt / n)
+        report("W2", run(w.w2, flags_name, n, check_shapes)[1] / n)
     if "W4" in wanted:
-        _tree, dt = wl.w4(flags_name, n)
-        del _tree
-        report("W4", dt / n)
+        report("W4", run(w.w4, flags_name, n)[1] / n)
     if "W5" in wanted:
-        report("W5", wl.w5(flags_name, n) / n)
+        report("W5", run(w.w5, flags_name, n) / n)
     if {"W6a", "W6b"} & wanted:
-        w6_tree, ranges, top = wl.build_w6(n)
-        if "W6a" in wanted:
-            report("W6a", wl.w6a(w6_tree, ranges, top, n) / n)
-        if "W6b" in wanted:
-            report("W6b", wl.w6b(w6_tree, ranges, top, n) / n)
+        w6_tree, ranges, top = w.build_w6(n)
+        for name, fn in (("W6a", w.w6a), ("W6b", w.w6b)):
+            if name in wanted:
+                report(name, run(fn, w6_tree, ranges, top, n) / n)
         del w6_tree, ranges
-    if "W6c" in wanted:
-        _tree, dt = wl.w6c(n)
-        del _tree
-        report("W6c", dt / n)
-    if "W6d" in wanted:
-        _tree, dt = wl.w6d(n)
-        del _tree
-        report("W6d", dt / n)
+    for name, fn in (("W6c", w.w6c), ("W6d", w.w6d)):
+        if name in wanted:
+            report(name, run(fn, n)[1] / n)
 
 
-def print_row(name: str, flags_name: str, n: int, per_op: float) -> None:
-    c_ns = c_figure(name, flags_name, n)
-    c_col = f"{c_ns:g}" if c_ns is not None else "-"
-    ratio = f"{per_op * 1e9 / c_ns:.0f}x" if c_ns else "-"
-    print(f"{name + ' ' + DESCRIPTIONS[name]:<52} {flags_name:<6} {n:>9,} "
-          f"{per_op * 1e6:>11.3f} {c_col:>8} {ratio:>7}", flush=True)
+def interleave(passes: Sequence[Pass], repeat: int,
+               on_final: Callable[[str, list[float]], None]) -> None:
+    """Run the passes in turn, ``repeat`` rounds (A, B, A, B, ...).
+
+    Every pass must report the same names.  In the last round, as the last pass
+    reports a name, ``on_final(name, [fastest seconds/op of each pass])`` is called.
+    """
+    samples: list[dict[str, list[float]]] = [{} for _ in passes]
+    for rnd in range(repeat):
+        for k, run_pass in enumerate(passes):
+            final = rnd == repeat - 1 and k == len(passes) - 1
+
+            def report(name: str, per_op: float, k: int = k, final: bool = final) -> None:
+                samples[k].setdefault(name, []).append(per_op)
+                if final:
+                    on_final(name, [min(s[name]) for s in samples])
+            run_pass(report)
+
+
+# -- tables ---------------------------------------------------------------------
+
+def _label(name: str) -> str:
+    return f"{name} {DESCRIPTIONS[name]}"
+
+
+def workload_tables(checkouts: list[Checkout], ns: list[int], flag_sets: list[str],
+                    names: list[str], repeat: int, check_shapes: bool) -> None:
+    """The W table: against the C figures for one checkout, or new against baseline."""
+    ab = len(checkouts) == 2
+    if ab:
+        header = (f"{'workload':<52} {'flags':<6} {'N':>9} {'us/op new':>10} "
+                  f"{'us/op base':>10} {'new/base':>8}")
+    else:
+        header = (f"{'workload':<52} {'flags':<6} {'N':>9} {'us/op ours':>11} "
+                  f"{'C ns/op':>8} {'ratio':>7}")
+    print(f"\n{header}\n{'-' * len(header)}")
+    for n in ns:
+        for flags_name in flag_sets:
+            def make_pass(c: Checkout) -> Pass:
+                def run_pass(report: Report) -> None:
+                    with c.active():
+                        run_once(c.wl, flags_name, n, names, check_shapes, report)
+                return run_pass
+
+            def on_final(name: str, per_op: list[float]) -> None:
+                lead = f"{_label(name):<52} {flags_name:<6} {n:>9,}"
+                if ab:
+                    print(f"{lead} {per_op[0] * 1e6:>10.3f} {per_op[1] * 1e6:>10.3f} "
+                          f"{per_op[0] / per_op[1]:>8.3f}", flush=True)
+                    return
+                c_ns = c_figure(name, flags_name, n)
+                c_col = f"{c_ns:g}" if c_ns is not None else "-"
+                ratio = f"{per_op[0] * 1e9 / c_ns:.0f}x" if c_ns else "-"
+                print(f"{lead} {per_op[0] * 1e6:>11.3f} {c_col:>8} {ratio:>7}", flush=True)
+            interleave([make_pass(c) for c in checkouts], repeat, on_final)
+    if ab:
+        print("new/base < 1: the new package is faster")
+    else:
+        print("ratio = ours / C kernel (the C figures of benchmarks/README.md, measured on "
+              "another machine and run: a scale, not a same-run comparison)")
+
+
+def peer_table(n: int, gap_queries: int, repeat: int) -> None:
+    """The everyday range-map operations, SortedDict range map against MapleTree."""
+    try:
+        import peers
+    except ImportError as e:
+        print(f"\nSortedDict comparison skipped: {e} (pip install '.[bench]')")
+        return
+    inp = peers.Inputs.draw(n, gap_queries)
+    agree = peers.Agreement()
+
+    def make_pass(side: "peers.Side") -> Pass:
+        return lambda report: agree(peers.everyday_pass(side, inp, report))
+
+    def on_final(name: str, per_op: list[float]) -> None:
+        theirs, ours = per_op
+        print(f"{peers.OPERATIONS[name]:<52} {theirs * 1e6:>12.3f} {ours * 1e6:>12.3f} "
+              f"{ours / theirs:>8.3g}", flush=True)
+
+    header = f"{'operation':<52} {'SortedDict':>12} {'MapleTree':>12} {'ours/SD':>8}"
+    print(f"\nrange map, N={n:,}: a SortedDict range map (benchmarks/peers.py) against "
+          f"MapleTree (flags 0; ALLOC_RANGE for the gap query, {gap_queries} queries), "
+          f"us/op, same process, same results")
+    print(f"{header}\n{'-' * len(header)}")
+    interleave([make_pass(peers.SORTEDDICT), make_pass(peers.MAPLETREE)], repeat, on_final)
+    print("ours/SD < 1: MapleTree is faster")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, action="append",
-                   help="entry count N (repeatable; default 10000)")
+                   help="entry count N of the W workloads (repeatable; default 10000)")
     p.add_argument("--flags", choices=("alloc", "plain", "both"), default="both",
                    help="flag set: alloc = MT_FLAGS_ALLOC_RANGE, plain = 0 (default both)")
     p.add_argument("--workloads", default=",".join(ALL),
-                   help=f"comma-separated subset of {','.join(ALL)}")
+                   help=f"comma-separated subset of {','.join(ALL)}; empty: none")
     p.add_argument("--repeat", type=int, default=1,
-                   help="passes per (flags, N); the median per-op time is reported")
+                   help="passes of each table; the fastest per-op time is reported")
+    p.add_argument("--baseline", metavar="SRC_DIR",
+                   help="a directory holding another maple_tree package (e.g. src/ of an "
+                        "earlier commit's worktree): run the W workloads on both, "
+                        "interleaved, and report new/baseline")
     p.add_argument("--no-gc", action="store_true",
                    help="disable Python's cyclic GC for the whole run (default: GC on)")
     p.add_argument("--no-shape-checks", action="store_true",
                    help="do not require the kernel's W1/W2 node counts and heights")
-    p.add_argument("--compare-n", type=int, default=100_000,
-                   help="N of the SortedDict point-load comparison (0 to skip)")
-    p.add_argument("--gapq-n", type=int, default=100_000,
-                   help="N of the SortedDict no-fit gap query comparison (0 to skip)")
+    p.add_argument("--peer-n", type=int, default=200_000,
+                   help="N of the SortedDict range-map comparison (default 200000; 0 skips it)")
     p.add_argument("--gapq-queries", type=int, default=300,
-                   help="queries of the no-fit gap query comparison (default 300)")
+                   help="no-fit gap queries of that comparison (default 300)")
     args = p.parse_args(argv)
     ns = args.n or [10_000]
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
     bad = [w for w in names if w not in DESCRIPTIONS]
     if bad:
         p.error(f"unknown workload(s): {', '.join(bad)}")
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
     flag_sets = ["alloc", "plain"] if args.flags == "both" else [args.flags]
     if args.no_gc:
         gc.disable()
 
+    checkouts = [Checkout.current("new")]
+    if args.baseline:
+        checkouts.append(Checkout.load("baseline", args.baseline))
     print(f"maple-tree benchmarks: Python {platform.python_version()} "
           f"({platform.python_implementation()}), {platform.machine()}, "
-          f"GC {'off' if args.no_gc else 'on'}, repeat {args.repeat}")
+          f"GC {'off' if args.no_gc else 'on'}, fastest of {args.repeat} pass(es)")
+    for c in checkouts:
+        print(f"  {c.label}: {c.location}")
     if args.no_shape_checks:
         print("(kernel node-count/height checks skipped)")
-    header = (f"{'workload':<52} {'flags':<6} {'N':>9} {'us/op ours':>11} "
-              f"{'C ns/op':>8} {'ratio':>7}")
-    print()
-    print(header)
-    print("-" * len(header))
     started = time.perf_counter()
-    for n in ns:
-        for flags_name in flag_sets:
-            times: dict[str, list[float]] = {name: [] for name in names}
-            for rep in range(args.repeat):
-                last_pass = rep == args.repeat - 1
-
-                def report(name: str, per_op: float) -> None:
-                    times[name].append(per_op)
-                    if last_pass:
-                        print_row(name, flags_name, n, statistics.median(times[name]))
-
-                run_once(flags_name, n, names, not args.no_shape_checks, report)
-    print("ratio = ours / C kernel (C figures from shared/docs/benchmarks.md, another "
-          "machine and run: a scale, not a same-run comparison)")
-
-    if args.compare_n:
-        print()
-        try:
-            import sortedcontainers  # noqa: F401
-        except ImportError:
-            print("point-load comparison skipped: sortedcontainers is not installed "
-                  "(pip install '.[bench]')")
-        else:
-            n = args.compare_n
-            t_sd, t_alloc, t_plain = wl.sorteddict_point_loads(n)
-            print(f"point loads, W3 queries on the W1 ranges, N={n:,}, same process:")
-            print(f"  sortedcontainers.SortedDict range map (bisect_right + peekitem): "
-                  f"{t_sd / n * 1e6:.3f} us/op")
-            for label, t in (("alloc", t_alloc), ("plain", t_plain)):
-                print(f"  MapleTree.load, {label:<5}: {t / n * 1e6:.3f} us/op  "
-                      f"= {t / t_sd:.2f}x SortedDict")
-    if args.gapq_n:
-        print()
-        try:
-            import sortedcontainers  # noqa: F401
-        except ImportError:
-            print("no-fit gap query comparison skipped: sortedcontainers is not installed "
-                  "(pip install '.[bench]')")
-        else:
-            n = args.gapq_n
-            t_ours, t_sd, q = wl.nofit_gap_query(n, args.gapq_queries)
-            print(f"no-fit gap query (lowest free x >= lo with [x, x+256) free; no gap "
-                  f"between ranges fits), N={n:,}, {q} queries, same process, same answers:")
-            print(f"  sortedcontainers.SortedDict range map (bisect_right + peekitem, "
-                  f"then irange): {t_sd / q * 1e6:,.1f} us/query")
-            print(f"  MaState.empty_area(lo, ULONG_MAX, 256), ALLOC_RANGE tree: "
-                  f"{t_ours / q * 1e6:,.1f} us/query")
-            print(f"  speed ratio SortedDict / MapleTree: {t_sd / t_ours:,.0f}x")
-            if n == 100_000:
-                print(f"  (shared/docs/benchmarks.md lists SortedDict at {SD_NOFIT_US:,} us/query "
-                      f"for s=256, N=100,000, on its machine: {SD_NOFIT_US / (t_ours / q * 1e6):,.0f}x "
-                      f"our figure)")
+    if names:
+        workload_tables(checkouts, ns, flag_sets, names, args.repeat, not args.no_shape_checks)
+    if args.peer_n:
+        peer_table(args.peer_n, args.gapq_queries, args.repeat)
     print(f"\ntotal wall time {time.perf_counter() - started:.1f} s")
     return 0
 

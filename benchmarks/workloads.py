@@ -1,7 +1,8 @@
-"""The W1-W6 and W8 workloads of ../shared/docs/benchmarks.md, on maple_tree.MapleTree.
+"""The kernel's maple-tree workloads W1-W6 and W8, on maple_tree.MapleTree.
 
-Each workload is replayed exactly as defined there (same splitmix64 streams, same
-seeds, same ranges and values; ``xa_mk_value(v)`` is stored as the Python int ``v``)
+Each workload is replayed exactly as defined in benchmarks/README.md (same
+splitmix64 streams, same seeds, same ranges and values, as the C figures were
+measured with; ``xa_mk_value(v)`` is stored as the Python int ``v``)
 and *checked*: a workload whose result is wrong raises :class:`WorkloadCheckError`
 instead of returning a time, so a broken tree cannot produce a figure.
 
@@ -23,9 +24,10 @@ Checks (beyond every returned value being the expected one):
   allocation answer equals the one computed from the list of free intervals
   (no tree involved); W6a successes 9,999 at N = 10,000 and all at
   1,000,000; W6b, W6c and W6d all succeed;
-* W8: every entry is seen once, in order;
-* the no-fit gap query: MapleTree and the SortedDict range map give the same
-  answer to every query.
+* W8: every entry is seen once, in order.
+
+The module imports ``maple_tree`` when it is imported: ``run.py --baseline``
+imports it once per package it measures (see ``run.py``).
 """
 from __future__ import annotations
 
@@ -46,9 +48,6 @@ SEED_W5 = 0x5705
 SEED_W6 = 0x5706
 SEED_W6A = 0x5761
 SEED_W6B = 0x5762
-#: seed of the section-2 range-map data of the no-fit gap query comparison
-#: (benchmarks.md gives the distributions, not a seed)
-SEED_GAPQ = 0x5790
 
 W6_SIZE = 4096
 
@@ -64,7 +63,10 @@ def check(cond: bool, message: str) -> None:
 
 
 class SplitMix64:
-    """The splitmix64 generator of benchmarks.md (state = seed)."""
+    """The workloads' random number generator, splitmix64 (state = seed).
+
+    One step adds 0x9E3779B97F4A7C15 to the state (mod 2**64) and mixes it;
+    :meth:`below` is the output mod n."""
 
     __slots__ = ("s",)
 
@@ -261,46 +263,6 @@ def w8b(w1_tree: MapleTree, n: int) -> float:
     return dt
 
 
-def sorteddict_point_loads(n: int) -> tuple[float, float, float]:
-    """W3's queries on a sortedcontainers.SortedDict range map vs MapleTree, same process.
-
-    The range map holds start -> (end, value) for the W1 ranges; a lookup is
-    ``i = d.bisect_right(q) - 1`` then ``d.peekitem(i)`` and an end check.
-    Returns (seconds SortedDict, seconds MapleTree alloc, seconds MapleTree plain)
-    for n lookups each; the results of all three are checked to agree.
-    """
-    from sortedcontainers import SortedDict
-
-    rng = SplitMix64(SEED_W3)
-    queries = [rng.below(10 * n) for _ in range(n)]
-    d = SortedDict({10 * i: (10 * i + 5, i) for i in range(n)})
-    bisect_right = d.bisect_right
-    peekitem = d.peekitem
-
-    def sd_load(q: int):
-        i = bisect_right(q) - 1
-        if i < 0:
-            return None
-        _start, (end, value) = peekitem(i)
-        return value if q <= end else None
-
-    t0 = time.perf_counter()
-    sd_results = [sd_load(q) for q in queries]
-    t_sd = time.perf_counter() - t0
-    want = [q // 10 if q % 10 <= 5 else None for q in queries]
-    check(sd_results == want, "SortedDict range map gave a wrong answer")
-    times = []
-    for flags_name in ("alloc", "plain"):
-        tree = build_w1(flags_name, n)
-        load = tree.load
-        t0 = time.perf_counter()
-        results = [load(q) for q in queries]
-        times.append(time.perf_counter() - t0)
-        check(results == want, f"MapleTree {flags_name}: wrong point-load answer")
-    return t_sd, times[0], times[1]
-
-
-
 # -- W6: gap search and allocation (ALLOC_RANGE only) -------------------------
 
 def w6_ranges(n: int) -> tuple[list[tuple[int, int]], int]:
@@ -464,92 +426,3 @@ def w6c(n: int) -> tuple[MapleTree, float]:
 def w6d(n: int) -> tuple[MapleTree, float]:
     """W6d: on a fresh W6 tree, n ``alloc_range(4096, N + k, 0, top)`` (bottom-up)."""
     return _w6_alloc(n, False)
-
-
-# -- the no-fit gap query against a SortedDict range map ----------------------
-
-def gapq_ranges(n: int) -> list[tuple[int, int]]:
-    """benchmarks.md section 2 data: n half-open ranges ``[start, end)``, 1-32 long,
-    left to right; the gap before each is 0 (70 %), 1-15 (25 %) or 16-64 (5 %)."""
-    rng = SplitMix64(SEED_GAPQ)
-    pos = 0
-    out = []
-    for _ in range(n):
-        r = rng.below(100)
-        if r < 70:
-            gap = 0
-        elif r < 95:
-            gap = 1 + rng.below(15)
-        else:
-            gap = 16 + rng.below(49)
-        start = pos + gap
-        end = start + 1 + rng.below(32)
-        out.append((start, end))
-        pos = end
-    return out
-
-
-def nofit_gap_query(n: int, queries: int = 300, size: int = 256) -> tuple[float, float, int]:
-    """"Lowest free x >= lo with [x, x+size) free" on the section-2 data, size 256:
-    no gap between ranges is that large, so every answer is the tail and both
-    searches must get there.
-
-    Ours: ``MaState.empty_area(lo, ULONG_MAX, size)`` from a reset state on an
-    ALLOC_RANGE tree holding ``[start, end - 1] -> i``.  Theirs: a
-    ``sortedcontainers.SortedDict`` start -> (end, value) walked as a user would
-    (floor via ``bisect_right`` + ``peekitem``, then ``irange``).  lo is uniform over
-    the occupied key space.  Returns (seconds ours, seconds SortedDict, queries)
-    for all queries; every answer is checked to agree.
-    """
-    from sortedcontainers import SortedDict
-
-    data = gapq_ranges(n)
-    extent = data[-1][1]
-    rng = SplitMix64(SEED_GAPQ ^ 0xFFFF)
-    los = [rng.below(extent) for _ in range(queries)]
-
-    tree = MapleTree(MT_FLAGS_ALLOC_RANGE)
-    store_range = tree.store_range
-    for i, (start, end) in enumerate(data):
-        store_range(start, end - 1, i)
-    d = SortedDict({start: (end, i) for i, (start, end) in enumerate(data)})
-
-    mas = MaState(tree)
-    reset = mas.reset
-    search = mas.empty_area
-    ours = []
-    t0 = time.perf_counter()
-    for lo in los:
-        reset()
-        search(lo, ULONG_MAX, size)
-        ours.append(mas.index)
-    t_ours = time.perf_counter() - t0
-
-    bisect_r = d.bisect_right
-    peekitem = d.peekitem
-    irange = d.irange
-
-    def sd_lowest_gap(lo: int) -> int:
-        x = lo
-        i = bisect_r(lo) - 1
-        if i >= 0:
-            _start, (end, _v) = peekitem(i)
-            if end > x:
-                x = end
-        for start in irange(minimum=x):
-            if start - x >= size:
-                return x
-            end = d[start][0]
-            if end > x:
-                x = end
-        return x
-
-    theirs = []
-    t0 = time.perf_counter()
-    for lo in los:
-        theirs.append(sd_lowest_gap(lo))
-    t_sd = time.perf_counter() - t0
-    check(ours == theirs, "no-fit gap query: MapleTree and SortedDict answers differ")
-    check(all(x == max(lo, extent) for lo, x in zip(los, ours)),
-          "no-fit gap query: an answer is not the tail")
-    return t_ours, t_sd, queries

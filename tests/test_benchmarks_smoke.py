@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import random
 import sys
 
 import pytest
 
-_BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_BENCH = os.path.join(_ROOT, "benchmarks")
+_SRC = os.path.join(_ROOT, "src")
 
 
 def _load(name: str, filename: str):
@@ -80,15 +83,45 @@ def test_checks_catch_a_wrong_answer():
 
 
 def test_run_py_tiny(capsys):
+    pytest.importorskip("sortedcontainers")
     run = _load("bench_run", "run.py")
-    assert run.main(["--n", "300", "--compare-n", "300", "--gapq-n", "300",
-                     "--gapq-queries", "20"]) == 0
+    assert run.main(["--n", "300", "--peer-n", "300", "--gapq-queries", "20"]) == 0
     out = capsys.readouterr().out
     for name in run.ALL:
         # one row per flag set; W6 is defined for ALLOC_RANGE only
         assert out.count(f"\n{name} ") == (1 if name in run.ALLOC_ONLY else 2), name
-    assert "SortedDict" in out
-    assert "no-fit gap query" in out and "us/query" in out
+    peers = _load_peers()
+    for label in peers.OPERATIONS.values():
+        assert out.count(f"\n{label} ") == 1, label
+
+
+def test_run_py_baseline_tiny(capsys):
+    """--baseline runs the chosen workloads on both packages and prints new/base."""
+    run = _load("bench_run", "run.py")
+    assert run.main(["--n", "300", "--workloads", "W1,W3,W6b", "--flags", "alloc",
+                     "--baseline", _SRC, "--repeat", "2", "--peer-n", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "new/base" in out and f"baseline: {os.path.join(_SRC, 'maple_tree')}" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("W")]
+    assert [r[0] for r in rows] == ["W1", "W3", "W6b"]
+    assert all(float(r[-1]) > 0 for r in rows)
+
+
+def test_checkouts_keep_their_own_modules():
+    """A baseline loaded beside the current package is a separate package, and
+    while it is active, `maple_tree` (and its lazy imports) resolve to it."""
+    run = _load("bench_run", "run.py")
+    new = run.Checkout.current("new")
+    base = run.Checkout.load("baseline", _SRC)
+    assert base.wl is not new.wl and base.wl.MapleTree is not new.wl.MapleTree
+    assert sys.modules["maple_tree"] is new.modules["maple_tree"]
+    with base.active():
+        assert sys.modules["maple_tree"] is base.modules["maple_tree"]
+        tree = base.wl.build_w1("alloc", 50)
+        assert tree.next(3) == (10, 15, 1)      # imports maple_tree.state lazily
+        assert type(tree).__module__ == "maple_tree.tree"
+    assert sys.modules["maple_tree"] is new.modules["maple_tree"]
+    assert all(sys.modules[name] is mod for name, mod in new.modules.items())
 
 
 # -- W6 and the no-fit gap query ---------------------------------------------
@@ -161,8 +194,16 @@ def test_w6_checks_catch_a_wrong_answer():
         wl.w6b(tree, ranges, top, 50)
 
 
+# -- the SortedDict range map and the everyday comparison ---------------------
+
+def _load_peers():
+    pytest.importorskip("sortedcontainers")
+    return sys.modules.get("peers") or _load("peers", "peers.py")
+
+
 def test_gapq_data_tiny():
-    data = wl.gapq_ranges(2000)
+    peers = _load_peers()
+    data = peers.gapq_ranges(2000)
     gaps = [data[0][0]] + [b[0] - a[1] for a, b in zip(data, data[1:])]
     assert all(0 <= g <= 64 for g in gaps)
     assert all(1 <= e - s <= 32 for s, e in data)
@@ -170,16 +211,78 @@ def test_gapq_data_tiny():
     assert 0.6 < zero < 0.8
 
 
-def test_nofit_gap_query_tiny():
-    pytest.importorskip("sortedcontainers")
-    t_ours, t_sd, q = wl.nofit_gap_query(N, 25)
-    assert q == 25 and min(t_ours, t_sd) >= 0
+def _brute_lowest_gap(items, lo, size):
+    occupied = {k for f, l, _v in items for k in range(f, l + 1)}
+    x = lo
+    while any(k in occupied for k in range(x, x + size)):
+        x += 1
+    return x
 
 
-def test_sorteddict_comparison_tiny():
-    pytest.importorskip("sortedcontainers")
-    t_sd, t_alloc, t_plain = wl.sorteddict_point_loads(N)
-    assert min(t_sd, t_alloc, t_plain) >= 0
+@pytest.mark.parametrize("seed", range(6))
+def test_sorteddict_range_map_matches_mapletree(seed):
+    """Differential: random stores (some of None), erases, loads and gap queries
+    give the same answers and contents on SortedDictRangeMap and MapleTree."""
+    from maple_tree import MT_FLAGS_ALLOC_RANGE, MapleTree
+
+    peers = _load_peers()
+    rng = random.Random(seed)
+    theirs = peers.SortedDictRangeMap()
+    ours = MapleTree(MT_FLAGS_ALLOC_RANGE)
+    ours_gap = peers.MAPLETREE.gap_query
+    for step in range(400):
+        op = rng.random()
+        if op < 0.5:
+            first = rng.randrange(300)
+            last = first + rng.choice((0, 1, 3, 8, 20, 60))
+            value = None if rng.random() < 0.1 else step
+            theirs.store_range(first, last, value)
+            ours.store_range(first, last, value)
+        elif op < 0.7:
+            k = rng.randrange(400)
+            assert theirs.erase(k) == ours.erase(k)
+        elif op < 0.9:
+            k = rng.randrange(400)
+            assert theirs.load(k) == ours.load(k)
+        else:
+            lo, size = rng.randrange(400), rng.choice((1, 2, 5, 30))
+            want = _brute_lowest_gap(list(ours), lo, size)
+            assert theirs.lowest_gap(lo, size) == want
+            assert ours_gap(ours, size)(lo) == want
+        assert list(theirs) == list(ours)
+        assert len(theirs) == len(ours)
+
+
+def test_sorteddict_range_map_split_and_trim():
+    peers = _load_peers()
+    m = peers.SortedDictRangeMap()
+    m.store_range(10, 30, "a")
+    m.store_range(15, 19, "b")                  # split
+    m.store_range(28, 40, "c")                  # trim a tail
+    m.store_range(5, 12, None)                  # trim a head, store nothing
+    assert list(m) == [(13, 14, "a"), (15, 19, "b"), (20, 27, "a"), (28, 40, "c")]
+    assert m.erase(25) == "a" and m.load(25) is None and m.erase(25) is None
+    assert m.lowest_gap(0, 13) == 0 and m.lowest_gap(14, 1) == 20 and m.lowest_gap(14, 10) == 41
+
+
+def test_everyday_pass_tiny():
+    """Both sides run every operation, report each once, and agree."""
+    peers = _load_peers()
+    inp = peers.Inputs.draw(N, 25)
+    agree = peers.Agreement()
+    for side in (peers.SORTEDDICT, peers.MAPLETREE):
+        reported = []
+        agree(peers.everyday_pass(side, inp, lambda name, per_op: reported.append(name)))
+        assert reported == list(peers.OPERATIONS)
+
+
+def test_agreement_catches_a_difference():
+    peers = _load_peers()
+    agree = peers.Agreement()
+    agree({"loads": [1, None]})
+    agree({"loads": [1, None]})
+    with pytest.raises(wl.WorkloadCheckError):
+        agree({"loads": [1, 2]})
 
 
 def test_interpreter_floor_tiny(capsys):
