@@ -2,9 +2,9 @@
 
 * Makes ``src/`` importable when the package is not installed (plain clone:
   ``python -m pytest tests``).
-* Registers the ``slow`` marker.  Tests marked ``slow`` only run when the
-  ``-m`` expression mentions ``slow`` (``python -m pytest -m slow tests``);
-  a plain run deselects them (they are the exhaustive variants of sampled tests).
+* (The ``slow`` marker and its default deselection live in pyproject.toml:
+  ``addopts = -m "not slow"``; ``python -m pytest -m slow`` runs only the
+  exhaustive variants, ``-m "slow or not slow"`` everything.)
 * Prints the conformance counters collected by ``tests/test_conformance.py``
   at the end of the run.
 """
@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-
-import pytest
 
 _ROOT = Path(__file__).resolve().parent.parent
 _SRC = _ROOT / "src"
@@ -25,23 +23,6 @@ if _SRC.is_dir() and str(_SRC) not in sys.path:
         sys.path.insert(0, str(_SRC))
 if str(_TESTS) not in sys.path:
     sys.path.insert(0, str(_TESTS))
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "slow: exhaustive variant of a sampled test; run with -m slow")
-
-
-def pytest_collection_modifyitems(config, items):
-    markexpr = config.getoption("markexpr", default="") or ""
-    if "slow" in markexpr:
-        return
-    keep, drop = [], []
-    for item in items:
-        (drop if item.get_closest_marker("slow") else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -47,8 +47,8 @@ def alloc_range(tree: TreeCore, size: Any, entry: Any, min_: Any, max_: Any, rev
         empty_area_rev(mas, min_, max_, size)
     else:
         empty_area(mas, min_, max_, size)
-    store(tree, mas.index, mas.last, entry, insert=True)
-    return mas.index
+    store(tree, mas._index, mas._last, entry, insert=True)
+    return mas._index
 
 
 def alloc_cyclic(tree: TreeCore, entry: Any, lo: Any, hi: Any, next_: Any
@@ -79,8 +79,8 @@ def alloc_cyclic(tree: TreeCore, entry: Any, lo: Any, hi: Any, next_: Any
         mas.reset()
         empty_area(mas, lo, hi, 1)
         wrapped = True
-    store(tree, mas.index, mas.last, entry, insert=True)
-    start = mas.index
+    store(tree, mas._index, mas._last, entry, insert=True)
+    start = mas._index
     new_next = (start + 1) & ULONG_MAX
     if new_next == 0:
         tree._flags |= MT_FLAGS_ALLOC_WRAPPED

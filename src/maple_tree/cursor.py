@@ -20,7 +20,7 @@ may have been rewritten or replaced.
 >>> from maple_tree import MapleTree
 >>> t = MapleTree(); t.store_range(10, 19, "a")
 >>> c = CursorState(t, 15, 15)
->>> c.walk(), (c.index, c.last), STATUS_NAMES[c._status]
+>>> c.walk(), (c._index, c._last), STATUS_NAMES[c._status]
 ('a', (10, 19), 'active')
 """
 from __future__ import annotations
@@ -59,22 +59,23 @@ NODE_SLOTS = 31
 class CursorState:
     """The fields of a cursor on ``tree`` for ``[index, last]`` and its walks.
 
-    Fields: ``_tree``; ``index``/``last`` (public: callers assign them, so
-    :class:`~maple_tree.state.MaState` checks them before every use);
+    Fields: ``_tree``; ``_index``/``_last`` (the range of interest);
     ``_node`` (None when the state holds none), ``_min``/``_max`` (its
     bounds), ``_offset``, ``_end`` (the node's last used offset when it was
     read); ``_status`` (an int status above); ``_errno`` (why a search
-    failed); ``_seen`` (the tree's write counter when the root was loaded).
+    failed); ``_seen`` (the tree's write counter when the root was loaded);
+    ``_unordered`` (a caller assigned ``index``/``last`` one at a time, and
+    ``index <= last`` is still to be checked).
     Arguments are trusted: ``MaState`` checks what users pass.
     """
 
-    __slots__ = ("_tree", "index", "last", "_node", "_min", "_max", "_offset", "_end", "_status",
-                 "_errno", "_seen")
+    __slots__ = ("_tree", "_index", "_last", "_node", "_min", "_max", "_offset", "_end", "_status",
+                 "_errno", "_seen", "_unordered")
 
     def __init__(self, tree: TreeCore, index: int, last: int) -> None:
         self._tree: TreeCore = tree
-        self.index: int = index
-        self.last: int = last
+        self._index: int = index
+        self._last: int = last
         self._node: Node | None = None
         self._min: int = 0
         self._max: int = ULONG_MAX
@@ -83,6 +84,7 @@ class CursorState:
         self._status: int = START
         self._errno: int = 0
         self._seen: int = tree._writes
+        self._unordered: bool = False
 
     # -- statuses without a walk ------------------------------------------------
     def reset(self) -> None:
@@ -104,12 +106,12 @@ class CursorState:
 
     def snapshot(self) -> tuple[Any, ...]:
         """Every field that a call may change, to undo a refused call."""
-        return (self.index, self.last, self._node, self._min, self._max, self._offset, self._end,
+        return (self._index, self._last, self._node, self._min, self._max, self._offset, self._end,
                 self._status, self._errno, self._seen)
 
     def restore(self, snap: tuple[Any, ...]) -> None:
         """Put back the fields of :meth:`snapshot`."""
-        (self.index, self.last, self._node, self._min, self._max, self._offset, self._end,
+        (self._index, self._last, self._node, self._min, self._max, self._offset, self._end,
          self._status, self._errno, self._seen) = snap
 
     def require_node(self) -> Node:
@@ -144,13 +146,13 @@ class CursorState:
             self._status = NONE
             return None
         self._status = ROOT
-        return root.entry if self.index == 0 else None
+        return root.entry if self._index == 0 else None
 
     def range_walk(self) -> Any:
         """``mtree_range_walk`` from the root node the state holds: move to
         the leaf slot holding ``index``; ``index``/``last`` become its range.
         Returns the slot's entry.  O(height)."""
-        index = self.index
+        index = self._index
         leaf = leaf_of(self.require_node(), index)
         pivots = leaf.pivots
         off = bisect_left(pivots, index)
@@ -160,8 +162,8 @@ class CursorState:
         self._max = pivots[-1]
         self._offset = off
         self._end = leaf.end
-        self.index = pivots[off - 1] + 1 if off else mn
-        self.last = pivots[off]
+        self._index = pivots[off - 1] + 1 if off else mn
+        self._last = pivots[off]
         return leaf.slots[off]
 
     def state_walk(self) -> Any:
@@ -181,14 +183,14 @@ class CursorState:
         self._status = START
         entry = self.state_walk()
         if self._status == NONE:
-            self.index = 0
-            self.last = ULONG_MAX
+            self._index = 0
+            self._last = ULONG_MAX
         elif self._status == ROOT:
-            if not self.index:
-                self.last = 0
+            if not self._index:
+                self._last = 0
                 return entry
-            self.index = 1
-            self.last = ULONG_MAX
+            self._index = 1
+            self._last = ULONG_MAX
             self._status = NONE
             return None
         return entry
@@ -199,7 +201,7 @@ class CursorState:
         return the leaf.  Raises :class:`StateError` (state unchanged) if the
         tree has no node left.  O(height)."""
         snap = self.snapshot()
-        self.index = self.last = index
+        self._index = self._last = index
         self._status = START
         self.state_walk()
         node = self._node

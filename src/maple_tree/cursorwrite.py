@@ -10,7 +10,7 @@ rebuilt, at the new root when the write covered every key.
 >>> from maple_tree.cursor import CursorState, STATUS_NAMES
 >>> t = MapleTree(); t.store_range(10, 19, "a")
 >>> c = CursorState(t, 12, 13)
->>> cursor_store(c, "b"), (c.index, c.last), STATUS_NAMES[c._status]
+>>> cursor_store(c, "b"), (c._index, c._last), STATUS_NAMES[c._status]
 ('a', (12, 13), 'active')
 >>> list(t)
 [(10, 11, 'a'), (12, 13, 'b'), (14, 19, 'a')]
@@ -34,11 +34,11 @@ def prealloc_setup(mas: CursorState, entry: Any) -> None:
     status = mas._status
     if status == START:
         return
-    if status in (PAUSE, NONE, OVERFLOW, UNDERFLOW) or mas.last > mas._max:
+    if status in (PAUSE, NONE, OVERFLOW, UNDERFLOW) or mas._last > mas._max:
         mas.reset()
         return
     node = mas._node
-    if entry is None and (node is None or node.type == LEAF_64) and mas.last == mas._max:
+    if entry is None and (node is None or node.type == LEAF_64) and mas._last == mas._max:
         mas.reset()
 
 
@@ -49,16 +49,16 @@ def settle(mas: CursorState, result: WriteResult) -> None:
     if how == SETTLE_LEAF:
         node = result.node
         assert node is not None
-        mas.index, mas.last = result.index, result.last
+        mas._index, mas._last = result.index, result.last
         mas._node, mas._min, mas._max = node, result.min, result.max
         mas._offset, mas._end, mas._status = result.offset, node.end, ACTIVE
     elif how == SETTLE_WALK:
-        mas.index = result.index
+        mas._index = result.index
         mas._node = tree._root if isinstance(tree._root, Node) else None
         mas._min, mas._max, mas._status = 0, ULONG_MAX, ACTIVE
         mas.range_walk()
     elif how == SETTLE_NEW_ROOT:
-        mas.index, mas.last, mas._min, mas._max = 0, ULONG_MAX, 0, ULONG_MAX
+        mas._index, mas._last, mas._min, mas._max = 0, ULONG_MAX, 0, ULONG_MAX
         root = tree._root
         if isinstance(root, Node):
             mas._node, mas._status = root, ACTIVE
@@ -80,7 +80,7 @@ def cursor_store(mas: CursorState, entry: Any) -> Any:
     O(log n)."""
     prealloc_setup(mas, entry)
     content = mas.start()
-    result = store(mas._tree, mas.index, mas.last, entry, root_content=content)
+    result = store(mas._tree, mas._index, mas._last, entry, root_content=content)
     settle(mas, result)
     return result.content
 
@@ -94,5 +94,5 @@ def cursor_erase(mas: CursorState) -> Any:
         return None
     mas.reset()
     content = mas.start()
-    settle(mas, store(mas._tree, mas.index, mas.last, None, root_content=content))
+    settle(mas, store(mas._tree, mas._index, mas._last, None, root_content=content))
     return entry

@@ -43,7 +43,7 @@ from typing import Any
 
 from .constants import ARANGE_64, LEAF_64, MT_FLAGS_HEIGHT_OFFSET, RANGE_64, ULONG_MAX
 from .entries import ZERO_ENTRY, InternalEntry, is_reserved
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, InvalidTypeError
 from .node import Node, RootEntry
 
 __all__ = ["dump_tree", "TREE_ADDR", "NODE_ADDR_STEP"]
@@ -76,8 +76,10 @@ def dump_tree(tree: Any, fmt: str = "hex") -> str:
     maple_tree(0x10) flags 0, height 0 root 0x406
     0: zero (257)
     """
+    if not isinstance(fmt, str):
+        raise InvalidTypeError(f"fmt must be 'hex' or 'dec', not {type(fmt).__name__} {fmt!r}")
     if fmt not in ("hex", "dec"):
-        raise InvalidArgumentError(f"dump format must be 'hex' or 'dec', not {fmt!r}")
+        raise InvalidArgumentError(f"fmt must be 'hex' or 'dec', not {fmt!r}")
     hexa = fmt == "hex"
     root = tree._root
     height = tree._height

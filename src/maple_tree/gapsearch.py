@@ -14,7 +14,7 @@ window in its ``index``/``last``, as the kernel's does.
 >>> from maple_tree.cursor import CursorState
 >>> t = MapleTree(MT_FLAGS_ALLOC_RANGE); t.store_range(0, 4095, "low")
 >>> c = CursorState(t, 0, 0)
->>> empty_area(c, 0, 2**20 - 1, 4096); (c.index, c.last)
+>>> empty_area(c, 0, 2**20 - 1, 4096); (c._index, c._last)
 (4096, 8191)
 """
 from __future__ import annotations
@@ -62,11 +62,11 @@ def _sparse_area(mas: CursorState, min_: int, max_: int, size: int, fwd: bool) -
         if min_ > max_ or max_ - min_ + 1 < size:
             raise _busy(min_, max_, size)
     if fwd:
-        mas.index = min_
-        mas.last = min_ + size - 1
+        mas._index = min_
+        mas._last = min_ + size - 1
     else:
-        mas.last = max_
-        mas.index = max_ - size + 1
+        mas._last = max_
+        mas._index = max_ - size + 1
 
 
 # -- lowest fit ----------------------------------------------------------------------------
@@ -95,7 +95,7 @@ def _anode_descend(mas: CursorState, node: Node, size: int) -> int:
     gaps = node.gaps
     slots = node.slots
     leaf = node.type == LEAF_64
-    index, last = mas.index, mas.last
+    index, last = mas._index, mas._last
     off = mas._offset
     mn = pivots[off - 1] + 1 if off else mas._min
     end = node.end
@@ -140,7 +140,7 @@ def empty_area(mas: CursorState, min_: int, max_: int, size: int) -> None:
     if mas._status in (NONE, ROOT):
         _sparse_area(mas, min_, max_, size, True)
         return
-    mas.index, mas.last = min_, max_
+    mas._index, mas._last = min_, max_
     if mas._status == ERROR:
         raise _busy(min_, max_, size)
     node: Node | None = _node(mas)
@@ -165,9 +165,9 @@ def empty_area(mas: CursorState, min_: int, max_: int, size: int) -> None:
     assert node is not None
     off = mas._offset
     start = node.pivots[off - 1] + 1 if off else mas._min
-    if mas.index < start:
-        mas.index = start
-    mas.last = mas.index + size - 1
+    if mas._index < start:
+        mas._index = start
+    mas._last = mas._index + size - 1
     mas._end = node.end
 
 
@@ -199,7 +199,7 @@ def _rev_awalk(mas: CursorState, node: Node, size: int) -> tuple[int, int]:
     pivots = node.pivots
     slots = node.slots
     gaps = node.gaps
-    index, last = mas.index, mas.last
+    index, last = mas._index, mas._last
     off = mas._offset
     mn = pivots[off - 1] + 1 if off else mas._min
     while last < mn:
@@ -262,7 +262,7 @@ def empty_area_rev(mas: CursorState, min_: int, max_: int, size: int) -> None:
     node: Node | None = _node(mas)
     assert node is not None
     mas._offset = mas._offset - 2 if mas._offset >= 2 else node.end
-    mas.index, mas.last = min_, max_
+    mas._index, mas._last = min_, max_
     while True:
         assert node is not None  # the walk moves from node to node
         code, gap_max = _rev_awalk(mas, node, size)
@@ -280,7 +280,7 @@ def empty_area_rev(mas: CursorState, min_: int, max_: int, size: int) -> None:
         mas.set_error(EBUSY)
         raise _busy(min_, max_, size)
     assert node is not None
-    if gap_max < mas.last:
-        mas.last = gap_max
-    mas.index = mas.last - size + 1
+    if gap_max < mas._last:
+        mas._last = gap_max
+    mas._index = mas._last - size + 1
     mas._end = node.end

@@ -10,8 +10,8 @@ is the public face; the work is done in ``cursor.py`` (fields, walks),
 
 Every argument is checked before anything changes: keys are ints in
 ``0 .. ULONG_MAX``.  ``index`` and ``last`` may be assigned, as the kernel's
-callers do; every search and write checks them first (ints in range,
-``index <= last``) and refuses the call, changing nothing, when they are not.
+callers do: an assignment checks the value, and the next search or write
+refuses ``index > last``, changing nothing.
 
 >>> from maple_tree import MapleTree
 >>> t = MapleTree()
@@ -55,9 +55,10 @@ class MaState(CursorState):
 
     ``last`` defaults to ``index``; ``index > last`` is refused.  The state
     shows ``index`` and ``last`` (the range of interest, rewritten by every
-    call; assignable), ``status`` (the kernel's word; assignable), and, read
-    only, ``node``/``min``/``max``/``offset``/``end`` (the position; ``node``
-    is None when the state holds none), ``errno`` and ``tree``.  O(1).
+    call; assignable, checked), ``status`` (the kernel's word; assignable),
+    ``tree`` (assignable), and, read only, ``node``/``min``/``max``/
+    ``offset``/``end`` (the position; ``node`` is None when the state holds
+    none) and ``errno``.  O(1).
 
     >>> from maple_tree import MapleTree
     >>> t = MapleTree(); t.store_range(5, 9, "x")
@@ -77,7 +78,7 @@ class MaState(CursorState):
         super().__init__(tree, index, last)
 
     def __repr__(self) -> str:
-        return (f"<MaState {STATUS_NAMES[self._status]} [{self.index}, {self.last}] "
+        return (f"<MaState {STATUS_NAMES[self._status]} [{self._index}, {self._last}] "
                 f"node={self._node!r} offset={self._offset}>")
 
     # -- fields -------------------------------------------------------------------------------
@@ -144,16 +145,36 @@ class MaState(CursorState):
         """Why the last gap search failed (EBUSY), with status ``error``."""
         return self._errno
 
+    @property
+    def index(self) -> int:
+        """The first key of the range of interest (``mas.index``).  May be
+        assigned an int in ``0..ULONG_MAX`` (InvalidTypeError /
+        InvalidArgumentError otherwise, the state unchanged)."""
+        return self._index
+
+    @index.setter
+    def index(self, value: int) -> None:
+        self._index = check_key(value, "index")
+        self._unordered = True
+
+    @property
+    def last(self) -> int:
+        """The last key of the range of interest (``mas.last``); assigned as
+        :attr:`index`.  The next search or write refuses ``index > last``."""
+        return self._last
+
+    @last.setter
+    def last(self, value: int) -> None:
+        self._last = check_key(value, "last")
+        self._unordered = True
+
     def _check_range(self) -> None:
-        """Refuse a call when a caller left ``index``/``last`` unusable: not
-        ints in ``0..ULONG_MAX``, or ``index > last``.  O(1)."""
-        index, last = self.index, self.last
-        if index.__class__ is int and last.__class__ is int and 0 <= index <= last <= ULONG_MAX:
-            return
-        check_key(index, "index")
-        check_key(last, "last")
-        raise InvalidArgumentError(f"index {index} > last {last}: assign both before "
-                                   f"searching or writing")
+        """Refuse a call when a caller assigned ``index > last``.  O(1)."""
+        if self._unordered:
+            if self._index > self._last:
+                raise InvalidArgumentError(f"index {self._index} > last {self._last}: assign "
+                                           f"both before searching or writing")
+            self._unordered = False
 
     # -- state handling -----------------------------------------------------------------------
     def set_range(self, first: int, last: int) -> None:
@@ -167,7 +188,7 @@ class MaState(CursorState):
         last = check_key(last, "last")
         if first > last:
             raise InvalidArgumentError(f"first {first} > last {last}")
-        self.index, self.last = first, last
+        self._index, self._last, self._unordered = first, last, False
         self.reset()
 
     def set(self, index: int) -> None:

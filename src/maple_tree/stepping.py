@@ -27,9 +27,9 @@ the current range, backward from its start, as ``mas_rewalk_if_dead`` does.
 >>> for i in range(1, 4):
 ...     t.store_range(10 * i, 10 * i + 4, i)
 >>> c = CursorState(t, 0, 0)
->>> guarded(c, find_setup, find_step, 100, False), (c.index, c.last)
+>>> guarded(c, find_setup, find_step, 100, False), (c._index, c._last)
 (1, (10, 14))
->>> guarded(c, next_setup, next_slot, 100, False), (c.index, c.last)
+>>> guarded(c, next_setup, next_slot, 100, False), (c._index, c._last)
 (2, (20, 24))
 """
 from __future__ import annotations
@@ -37,7 +37,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .args import check_key
 from .constants import ULONG_MAX
 from .cursor import (ACTIVE, ERROR, NONE, OVERFLOW, PAUSE, ROOT, START, UNDERFLOW, CursorState,
                      root_entry)
@@ -68,14 +67,6 @@ def guarded(mas: CursorState, setup: Setup, step: Step, limit: int, empty: bool)
     except StateError:
         mas.restore(snap)
         raise
-
-
-def used_key(value: Any, name: str) -> int:
-    """``index`` or ``last`` of a state, where a step reads it: callers may
-    assign these fields, so check the value before using it.  O(1)."""
-    if value.__class__ is int and 0 <= value <= ULONG_MAX:
-        return int(value)
-    return check_key(value, name)
 
 
 # -- moving between leaves ---------------------------------------------------------------
@@ -131,7 +122,7 @@ def next_slot(mas: CursorState, max_: int, empty: bool) -> Any:
     if node is None:
         node = mas.require_node()  # raises
     if mas._seen != mas._tree._writes:  # written meanwhile: from the end of the range
-        node = mas.rewalk(used_key(mas.last, "last"))
+        node = mas.rewalk(mas._last)
     pivots = node.pivots
     off = mas._offset
     end = mas._end
@@ -141,7 +132,7 @@ def next_slot(mas: CursorState, max_: int, empty: bool) -> Any:
     if off < end:  # inside the leaf, index and last are only written
         index = pivots[off] + 1
     else:
-        if used_key(mas.last, "last") >= max_:
+        if mas._last >= max_:
             mas._status = OVERFLOW
             return None
         nxt = _next_leaf(mas, node, max_)
@@ -154,15 +145,15 @@ def next_slot(mas: CursorState, max_: int, empty: bool) -> Any:
         last = pivots[off]
         entry = slots[off]
         if entry is not None or empty:
-            mas._offset, mas.index, mas.last = off, index, last
+            mas._offset, mas._index, mas._last = off, index, last
             return entry
         if last >= max_:
-            mas._offset, mas.index, mas.last = off, index, last
+            mas._offset, mas._index, mas._last = off, index, last
             mas._status = OVERFLOW
             return None
         index = last + 1
         if off >= end:
-            mas._offset, mas.index, mas.last = off, index, last
+            mas._offset, mas._index, mas._last = off, index, last
             nxt = _next_leaf(mas, node, max_)
             if nxt is None:
                 return None
@@ -175,7 +166,7 @@ def prev_slot(mas: CursorState, min_: int, empty: bool) -> Any:
     amortised."""
     node = mas.require_node()
     if mas._seen != mas._tree._writes:  # written meanwhile: from the start of the range
-        node = mas.rewalk(used_key(mas.index, "index"))
+        node = mas.rewalk(mas._index)
     pivots = node.pivots
     if mas._min <= min_:
         start = pivots[mas._offset - 1] + 1 if mas._offset else mas._min
@@ -185,10 +176,10 @@ def prev_slot(mas: CursorState, min_: int, empty: bool) -> Any:
     while True:
         if mas._offset:
             mas._offset -= 1
-            mas.last = mas.index - 1
-            mas.index = pivots[mas._offset - 1] + 1 if mas._offset else mas._min
+            mas._last = mas._index - 1
+            mas._index = pivots[mas._offset - 1] + 1 if mas._offset else mas._min
         else:
-            if used_key(mas.index, "index") <= min_:
+            if mas._index <= min_:
                 mas._status = UNDERFLOW
                 return None
             prv = _prev_leaf(mas, node, min_)
@@ -196,12 +187,12 @@ def prev_slot(mas: CursorState, min_: int, empty: bool) -> Any:
                 return None
             node = prv
             pivots = node.pivots
-            mas.last = mas._max
-            mas.index = pivots[mas._offset - 1] + 1 if mas._offset else mas._min
+            mas._last = mas._max
+            mas._index = pivots[mas._offset - 1] + 1 if mas._offset else mas._min
         entry = node.slots[mas._offset]
         if entry is not None or empty:
             return entry
-        if mas.index <= min_:
+        if mas._index <= min_:
             mas._status = UNDERFLOW
             return None
 
@@ -235,7 +226,7 @@ def next_setup(mas: CursorState, max_: int) -> tuple[bool, Any]:
     it finds there; ``overflow`` just becomes ``active`` again.
     """
     was_none = mas._status == NONE
-    if mas.last >= max_:
+    if mas._last >= max_:
         mas._status = OVERFLOW
         return True, None
     status = mas._status
@@ -254,11 +245,11 @@ def next_setup(mas: CursorState, max_: int) -> tuple[bool, Any]:
     if mas._status == ACTIVE:
         return False, None
     if mas._status == ROOT:
-        if was_none and mas.index == 0:
-            mas.index = mas.last = 0
+        if was_none and mas._index == 0:
+            mas._index = mas._last = 0
             return True, None
-        mas.index = 1
-        mas.last = ULONG_MAX
+        mas._index = 1
+        mas._last = ULONG_MAX
         mas._status = NONE
         return True, None
     return mas._status == NONE, None
@@ -273,7 +264,7 @@ def prev_setup(mas: CursorState, min_: int) -> tuple[bool, Any]:
     paused or ``none`` state walks to ``index`` first; ``overflow`` walks and
     returns what it finds there; ``underflow`` becomes ``active`` again.
     """
-    if mas.index <= min_:
+    if mas._index <= min_:
         mas._status = UNDERFLOW
         return True, None
     status = mas._status
@@ -292,14 +283,14 @@ def prev_setup(mas: CursorState, min_: int) -> tuple[bool, Any]:
     if mas._status == START:
         mas.walk()
     if mas._status == ROOT:
-        if not mas.index:
+        if not mas._index:
             mas._status = NONE
             return True, None
-        mas.index = mas.last = 0
+        mas._index = mas._last = 0
         return True, root_entry(mas._tree)
     if mas._status == NONE:
-        if mas.index:
-            mas.index = mas.last = 0
+        if mas._index:
+            mas._index = mas._last = 0
             mas._status = ROOT
             return True, root_entry(mas._tree)
         return True, None
@@ -317,27 +308,27 @@ def find_setup(mas: CursorState, max_: int) -> tuple[bool, Any]:
     """
     status = mas._status
     if status == ACTIVE:
-        return (mas.last >= max_), None
+        return (mas._last >= max_), None
     if status == PAUSE:
-        if mas.last >= max_:
+        if mas._last >= max_:
             return True, None
-        mas.last += 1
-        mas.index = mas.last
+        mas._last += 1
+        mas._index = mas._last
         mas._status = START
     elif status == NONE:
-        if mas.last >= max_:
+        if mas._last >= max_:
             return True, None
-        mas.index = mas.last
+        mas._index = mas._last
         mas._status = START
     elif status == UNDERFLOW:
-        if mas.index >= max_:
+        if mas._index >= max_:
             mas._status = OVERFLOW
             return True, None
         entry = _restore_walk(mas)
         if entry is not None:
             return True, entry
     elif status == OVERFLOW:
-        if mas.last >= max_:
+        if mas._last >= max_:
             return True, None
         entry = _restore_walk(mas)
         if entry is not None:
@@ -345,19 +336,19 @@ def find_setup(mas: CursorState, max_: int) -> tuple[bool, Any]:
     elif status == ERROR:
         return True, None
     if mas._status == START:
-        if mas.index > max_:
+        if mas._index > max_:
             return True, None
         entry = mas.walk()
         if entry is not None:
             return True, entry
     if mas._status == ROOT:
         mas._status = NONE
-        mas.index = 1
-        mas.last = ULONG_MAX
+        mas._index = 1
+        mas._last = ULONG_MAX
         return True, None
     if mas._status == NONE:
         return True, None
-    if mas.index == max_:
+    if mas._index == max_:
         return True, None
     return False, None
 
@@ -373,22 +364,22 @@ def find_rev_setup(mas: CursorState, min_: int) -> tuple[bool, Any]:
     """
     status = mas._status
     if status == ACTIVE:
-        return mas.index < min_, None
+        return mas._index < min_, None
     if status == PAUSE:
-        if mas.index <= min_:
+        if mas._index <= min_:
             mas._status = UNDERFLOW
             return True, None
-        mas.index -= 1
-        mas.last = mas.index
+        mas._index -= 1
+        mas._last = mas._index
         mas._status = START
     elif status == NONE:
-        if mas.index <= min_:
+        if mas._index <= min_:
             mas._status = NONE
             return True, None
-        mas.last = mas.index
+        mas._last = mas._index
         mas._status = START
     elif status in (OVERFLOW, UNDERFLOW):
-        if mas.index <= min_:
+        if mas._index <= min_:
             if status == OVERFLOW:
                 mas._status = UNDERFLOW
             return True, None
@@ -396,7 +387,7 @@ def find_rev_setup(mas: CursorState, min_: int) -> tuple[bool, Any]:
     elif status == ERROR:
         return True, None
     if mas._status == START:
-        if mas.index < min_:
+        if mas._index < min_:
             return True, None
         entry = mas.walk()
         if entry is not None:
@@ -405,9 +396,9 @@ def find_rev_setup(mas: CursorState, min_: int) -> tuple[bool, Any]:
         mas._status = NONE
         return True, None
     if mas._status == NONE:
-        mas.last = mas.index = 0
+        mas._last = mas._index = 0
         mas._status = ROOT
         return True, root_entry(mas._tree)
-    if mas.index < min_:
+    if mas._index < min_:
         return True, None
     return False, None

@@ -68,7 +68,9 @@ class MapleTree(TreeCore):
         if flags.__class__ is not int:
             raise InvalidTypeError(f"flags must be an int, not {type(flags).__name__} "
                                    f"{show(flags)}")
-        if flags & ~MT_FLAGS_USER_MASK or flags < 0:
+        if flags < 0:
+            raise InvalidArgumentError(f"flags {flags} is negative")
+        if flags & ~MT_FLAGS_USER_MASK:
             raise InvalidArgumentError(f"flags {flags:#x} has unknown bits "
                                        f"{flags & ~MT_FLAGS_USER_MASK:#x}")
         super().__init__(flags)

@@ -14,12 +14,12 @@ Checks, in the order they run (spec section 9.1 and its list of extras):
    (:class:`~maple_tree.node.RootEntry`) have height 0; a direct root holds an
    entry that is not ``None``, not an internal entry (any
    :class:`~maple_tree.entries.InternalEntry`, ``ZERO_ENTRY`` included: its low
-   bits ``10`` forbid the direct form) and not a node; a node root has no
-   parent and ``1 <= height <= MAPLE_HEIGHT_MAX``;
+   bits ``10`` forbid the direct form); a node root has no parent and
+   ``1 <= height <= MAPLE_HEIGHT_MAX``;
 2. the walk: every node reached once (no node twice, no cycle); node shape:
-   ``len(pivots) == len(slots)``, ``1 <= count <= capacity`` (16, or 10 for
-   ``arange_64``), ``gaps`` a list of that length for ``arange_64`` and
-   ``None`` otherwise;
+   ``len(pivots) == len(slots) == end + 1``, ``1 <= count <= capacity`` (16,
+   or 10 for ``arange_64``), ``gaps`` a list of that length for ``arange_64``
+   and ``None`` otherwise;
 3. all leaves at the same depth, and that depth is the tree height;
 4. per node: not dead; type known, ``leaf_64`` exactly at the leaf level and
    the internal type of the tree flags (``arange_64`` iff ``tree.is_alloc``)
@@ -30,8 +30,9 @@ Checks, in the order they run (spec section 9.1 and its list of extras):
    nodes whose max is ``ULONG_MAX`` are exempt when ``exempt_rightmost`` (the
    kernel's rule, needed after bulk mode); children: every internal slot a
    :class:`~maple_tree.node.Node` whose ``parent`` is this node and whose
-   ``parent_slot`` is the offset; an internal root has at least 2 children;
-   leaves hold no :class:`~maple_tree.node.Node`;
+   ``parent_slot`` is the offset; an internal root has at least 2 children
+   (a leaf's slots are entries, whatever their class: any object but
+   ``None`` may be stored, the package's own classes included);
 5. leaf level, in key order: no two consecutive ``None`` slots, also across
    leaf boundaries; a leaf whose max is not ``ULONG_MAX`` does not end in
    ``None``;
@@ -43,6 +44,8 @@ Checks, in the order they run (spec section 9.1 and its list of extras):
    (``mt_validate`` itself counts every ``None`` slot).
 
 Every check is O(size of the node), so a validation is O(nodes) in total.
+Entries are compared by identity only: an entry's own ``__eq__`` is never
+called.
 
 >>> from maple_tree.node import Node, RootEntry
 >>> from maple_tree.constants import LEAF_64, ULONG_MAX
@@ -112,9 +115,7 @@ def validate_tree(tree: Any, *, exempt_rightmost: bool = True) -> None:
         _check_type(info, tree._height, is_alloc)
         _check_pivots(info)
         _check_occupancy(info, exempt_rightmost)
-        if node.type == LEAF_64:
-            _check_leaf_entries(info)
-        else:
+        if node.type != LEAF_64:
             _check_children(info)
     _check_root_children(infos[0])
     leaves = [info for info in infos if info[0].type == LEAF_64]
@@ -156,8 +157,6 @@ def _check_root_form(tree: Any) -> None:
             raise TreeCorruptError("root: direct root entry is None (an empty tree has root None)")
         if entry.__class__ is InternalEntry:
             raise TreeCorruptError(f"root: direct root holds the internal entry {entry!r}")
-        if isinstance(entry, (Node, RootEntry)):
-            raise TreeCorruptError(f"root: direct root holds {entry!r}")
         return
     if not isinstance(root, Node):
         raise TreeCorruptError(f"root: unknown root object {root!r}")
@@ -334,16 +333,12 @@ def _check_root_children(root_info: _Info) -> None:
         raise _fail(root_info, 0, "internal root with a single child")
 
 
-def _check_leaf_entries(info: _Info) -> None:
-    """A leaf holds entries, never nodes."""
-    if not any(issubclass(t, (Node, RootEntry)) for t in set(map(type, info[0].slots))):
-        return
-    for offset, entry in enumerate(info[0].slots):
-        if isinstance(entry, (Node, RootEntry)):
-            raise _fail(info, offset, f"leaf slot holds {entry!r}")
-
-
 # -- 5. NULL runs ------------------------------------------------------------------------------
+
+
+def _has_null(slots: list[Any]) -> bool:
+    """Is any slot None?  By identity: entries' own ``__eq__`` is never called."""
+    return any(map(is_, slots, repeat(None)))
 
 
 def _check_nulls(leaves: list[_Info]) -> None:
@@ -354,7 +349,7 @@ def _check_nulls(leaves: list[_Info]) -> None:
     pending: _Info | None = None  # previous leaf, if it ends in None
     for info in leaves:
         slots = info[0].slots
-        if pending is None and None not in slots:
+        if pending is None and not _has_null(slots):
             continue
         if pending is not None:
             if slots[0] is None:
@@ -406,7 +401,7 @@ def _largest_null_range(leaf: Node, lo: int) -> tuple[int, int]:
 def _check_leaf_gap_formula(info: _Info) -> None:
     """A leaf not ending at ULONG_MAX: the kernel gap formula == its largest NULL range."""
     leaf, _path, lo, hi, level = info
-    if hi == ULONG_MAX or level == 1 or None not in leaf.slots:
+    if hi == ULONG_MAX or level == 1 or not _has_null(leaf.slots):
         return  # (without NULL slots both are 0)
     kernel = leaf_max_gap(leaf, lo)
     pivots = leaf.pivots
