@@ -16,7 +16,7 @@ from __future__ import annotations
 
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -339,7 +339,7 @@ HEIGHTS: list[int] = []
 
 FAST = dict(max_examples=40, stateful_step_count=35)
 SLOW = dict(max_examples=600, stateful_step_count=80)
-COMMON = dict(deadline=None, suppress_health_check=list(HealthCheck))
+COMMON = dict(deadline=None)
 
 
 def _machine(flags: int, cfg: dict, slow: bool):
@@ -382,7 +382,7 @@ bad_key = st.one_of(st.integers(max_value=-1), st.integers(min_value=M + 1),
 non_int_key = st.sampled_from([1.0, "3", None, 3.5, b"1", [1], (1,), 2**64 * 1.0, object()])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None)
 @given(flags=flags_st, op_list=any_ops, good=keys, bad=bad_key, nonint=non_int_key,
        which=st.integers(0, 12))
 def test_errors_leave_tree_unchanged(flags, op_list, good, bad, nonint, which):
@@ -447,7 +447,7 @@ def test_bool_keys():
     assert t.load(1) == "x"
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=80, deadline=None)
 @given(flags=flags_st, op_list=any_ops, data=st.data())
 def test_find_iteration_len_load(flags, op_list, data):
     t, m = build(flags, op_list)
@@ -481,7 +481,7 @@ def test_find_iteration_len_load(flags, op_list, data):
             assert v is exp_v or (type(exp_v) is int and v == exp_v), (k, v, exp_v)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None)
 @given(flags=flags_st, op_list=any_ops, zr=ranges(), data=st.data())
 def test_zero_entries(flags, op_list, zr, data):
     t, m = build(flags, op_list)

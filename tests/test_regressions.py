@@ -43,3 +43,21 @@ def test_search_fast_argument_path_still_rejects_bad_keys(call):
     t.store_range(0, 9, "a")
     with pytest.raises(InvalidArgumentError):
         call(t)
+
+
+@pytest.mark.parametrize("method", ["next", "prev", "find", "find_rev"])
+def test_root_status_cursor_after_a_write_elsewhere(method):
+    """A cursor left in status ``root`` (the tree was a direct root) must not
+    answer from that status once the tree has grown: it walks again, as a
+    fresh cursor at its index would."""
+    from maple_tree import MaState
+    t = MapleTree()
+    t.store(0, "root")
+    mas = MaState(t, 0)
+    assert mas.walk() == "root" and mas.status == "root"
+    t.store_range(5, 9, "grown")
+    t.store(0, None)   # the entry at 0 is gone; [5, 9] remains
+    fresh = MaState(t, 0)
+    expected = getattr(fresh, method)()
+    got = getattr(mas, method)()
+    assert (got, mas.index, mas.last) == (expected, fresh.index, fresh.last)

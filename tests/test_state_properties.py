@@ -26,7 +26,7 @@ from __future__ import annotations
 
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
@@ -367,7 +367,7 @@ class CursorMachine(RuleBasedStateMachine):
 
 FAST = dict(max_examples=100, stateful_step_count=50)
 SLOW = dict(max_examples=500, stateful_step_count=100)
-COMMON = dict(deadline=None, suppress_health_check=list(HealthCheck))
+COMMON = dict(deadline=None)
 
 
 def _machine(flags: int, cfg: dict, slow: bool):
@@ -418,7 +418,7 @@ def build(flags: int, ops) -> tuple[MapleTree, CursorModel]:
 
 
 flags_st = st.sampled_from([0, MT_FLAGS_ALLOC_RANGE])
-GIVEN = dict(deadline=None, suppress_health_check=list(HealthCheck))
+GIVEN = dict(deadline=None)
 
 
 def _for_each_case(flags, ops, i, lim):

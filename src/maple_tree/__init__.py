@@ -6,11 +6,24 @@
 >>> t.load(15)
 'a'
 """
-from .constants import (MT_FLAGS_ALLOC_RANGE, MT_FLAGS_ALLOC_WRAPPED, MT_FLAGS_LOCK_EXTERN,
-                        MT_FLAGS_USE_RCU, ULONG_MAX)
+from .constants import (
+                        MT_FLAGS_ALLOC_RANGE,
+                        MT_FLAGS_ALLOC_WRAPPED,
+                        MT_FLAGS_LOCK_EXTERN,
+                        MT_FLAGS_USE_RCU,
+                        ULONG_MAX,
+)
 from .entries import RETRY_ENTRY, ZERO_ENTRY, InternalEntry
-from .errors import (BusyError, EntryExistsError, InvalidArgumentError, InvalidTypeError,
-                     MapleError, OutOfMemoryError, StateError, TreeCorruptError)
+from .errors import (
+                        BusyError,
+                        EntryExistsError,
+                        InvalidArgumentError,
+                        InvalidTypeError,
+                        MapleError,
+                        OutOfMemoryError,
+                        StateError,
+                        TreeCorruptError,
+)
 from .state import MaState
 from .tree import MapleTree
 

@@ -38,10 +38,24 @@ from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any, TypeGuard
 
-from . import (MT_FLAGS_ALLOC_RANGE, MT_FLAGS_ALLOC_WRAPPED, MT_FLAGS_LOCK_EXTERN,
-               MT_FLAGS_USE_RCU, ULONG_MAX, MapleError, MapleTree, __version__)
-from .constants import (MT_FLAGS_HEIGHT_OFFSET, MT_FLAGS_LOCK_BH, MT_FLAGS_LOCK_IRQ,
-                        MT_FLAGS_USER_MASK, MT_SLOTS, TYPE_NAMES)
+from . import (
+    MT_FLAGS_ALLOC_RANGE,
+    MT_FLAGS_ALLOC_WRAPPED,
+    MT_FLAGS_LOCK_EXTERN,
+    MT_FLAGS_USE_RCU,
+    ULONG_MAX,
+    MapleError,
+    MapleTree,
+    __version__,
+)
+from .constants import (
+    MT_FLAGS_HEIGHT_OFFSET,
+    MT_FLAGS_LOCK_BH,
+    MT_FLAGS_LOCK_IRQ,
+    MT_FLAGS_USER_MASK,
+    MT_SLOTS,
+    TYPE_NAMES,
+)
 from .node import Node, RootEntry
 
 __all__ = ["main", "load_trace", "replay", "trace_step", "tree_stats", "BUNDLED_TRACE",

@@ -22,8 +22,16 @@ from typing import Any
 from .constants import LEAF_64, ULONG_MAX
 from .cursor import ACTIVE, NONE, OVERFLOW, PAUSE, START, UNDERFLOW, CursorState
 from .node import Node
-from .write import (SETTLE_EXPAND, SETTLE_KEEP, SETTLE_LEAF, SETTLE_NEW_ROOT, SETTLE_START,
-                    SETTLE_WALK, WriteResult, store)
+from .write import (
+    SETTLE_EXPAND,
+    SETTLE_KEEP,
+    SETTLE_LEAF,
+    SETTLE_NEW_ROOT,
+    SETTLE_START,
+    SETTLE_WALK,
+    WriteResult,
+    store,
+)
 
 __all__ = ["cursor_store", "cursor_erase", "settle", "prealloc_setup"]
 

@@ -16,7 +16,7 @@ subtree becomes visible.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .constants import LEAF_64
 from .core import TreeCore

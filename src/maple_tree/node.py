@@ -26,7 +26,15 @@ from __future__ import annotations
 
 from typing import Any, final
 
-from .constants import ARANGE_64, LEAF_64, MT_MIN_SLOTS, MT_SLOTS, RANGE_64, TYPE_NAMES, ULONG_MAX
+from .constants import (
+    ARANGE_64,
+    LEAF_64,
+    MT_MIN_SLOTS,
+    MT_SLOTS,
+    RANGE_64,
+    TYPE_NAMES,
+    ULONG_MAX,
+)
 
 __all__ = ["Node", "RootEntry", "LEAF_64", "RANGE_64", "ARANGE_64", "node_min",
            "leaf_max_gap", "node_max_gap", "kill_node", "kill_subtree"]

@@ -29,7 +29,14 @@ make a new root (the tree shrinks) or add one (the tree grows).
 """
 from __future__ import annotations
 
-from .bignode import BigNode, append_child, calc_split, copy_in, node_from_big, prepend_node
+from .bignode import (
+    BigNode,
+    append_child,
+    calc_split,
+    copy_in,
+    node_from_big,
+    prepend_node,
+)
 from .constants import MT_MIN_SLOTS, MT_SLOTS, ULONG_MAX
 from .core import TreeCore
 from .install import replace_subtree

@@ -15,8 +15,15 @@ a B* tree), which ends the climb early.
 """
 from __future__ import annotations
 
-from .bignode import (BigNode, append_child, calc_split, copy_in, no_null_split, node_from_big,
-                      prepend_node)
+from .bignode import (
+    BigNode,
+    append_child,
+    calc_split,
+    copy_in,
+    no_null_split,
+    node_from_big,
+    prepend_node,
+)
 from .constants import ARANGE_64, LEAF_64, MT_SLOTS, RANGE_64, ULONG_MAX
 from .core import TreeCore
 from .install import replace_subtree

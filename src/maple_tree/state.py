@@ -36,8 +36,16 @@ from .cursorwrite import cursor_erase, cursor_store
 from .errors import InvalidArgumentError, InvalidTypeError, StateError
 from .gapsearch import empty_area, empty_area_rev
 from .node import Node
-from .stepping import (find_rev_setup, find_setup, find_step, guarded, next_setup, next_slot,
-                       prev_setup, prev_slot)
+from .stepping import (
+    find_rev_setup,
+    find_setup,
+    find_step,
+    guarded,
+    next_setup,
+    next_slot,
+    prev_setup,
+    prev_slot,
+)
 
 __all__ = ["MaState", "STATUS_NAMES"]
 

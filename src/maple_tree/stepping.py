@@ -38,8 +38,18 @@ from collections.abc import Callable
 from typing import Any
 
 from .constants import ULONG_MAX
-from .cursor import (ACTIVE, ERROR, NONE, OVERFLOW, PAUSE, ROOT, START, UNDERFLOW, CursorState,
-                     root_entry)
+from .cursor import (
+    ACTIVE,
+    ERROR,
+    NONE,
+    OVERFLOW,
+    PAUSE,
+    ROOT,
+    START,
+    UNDERFLOW,
+    CursorState,
+    root_entry,
+)
 from .errors import StateError
 from .node import Node, node_min
 from .walk import next_node, prev_node
@@ -56,10 +66,14 @@ Step = Callable[[CursorState, int, bool], Any]
 def guarded(mas: CursorState, setup: Setup, step: Step, limit: int, empty: bool) -> Any:
     """Run ``setup`` then, unless it answered, ``step``.  A state without a
     node is snapshotted first, so that a :class:`StateError` (a call the
-    kernel would crash on) leaves it exactly as it was."""
+    kernel would crash on) leaves it exactly as it was.  A ``root`` state
+    whose tree was written since walks again (its status described a tree
+    that is gone)."""
     if mas._node is not None:  # only a state without a node can crash
         done, entry = setup(mas, limit)
         return entry if done else step(mas, limit, empty)
+    if mas._status == ROOT and mas._seen != mas._tree._writes:
+        mas._status = START  # no longer a direct-root tree: walk it afresh
     snap = mas.snapshot()
     try:
         done, entry = setup(mas, limit)

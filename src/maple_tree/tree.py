@@ -28,7 +28,12 @@ from typing import Any, Optional, Union
 
 from .alloc import alloc_cyclic, alloc_range
 from .args import check_bool, check_entry, check_key, check_range, show
-from .constants import MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU, MT_FLAGS_USER_MASK, ULONG_MAX
+from .constants import (
+    MT_FLAGS_ALLOC_RANGE,
+    MT_FLAGS_USE_RCU,
+    MT_FLAGS_USER_MASK,
+    ULONG_MAX,
+)
 from .core import TreeCore
 from .dump import dump_tree
 from .dup import dup_into
@@ -174,7 +179,7 @@ class MapleTree(TreeCore):
         return self.load(index) is not None
 
     # -- searches -----------------------------------------------------------------------------
-    def find(self, index: int, max: int = ULONG_MAX) -> Optional[Range]:
+    def find(self, index: int, max: int = ULONG_MAX) -> Range | None:
         """``mt_find``: the first entry at or after ``index`` that starts at or
         before ``max``, as ``(first, last, entry)``; None if there is none.
 
@@ -214,7 +219,7 @@ class MapleTree(TreeCore):
             off = 0
         return None
 
-    def find_after(self, index: int, max: int = ULONG_MAX) -> Optional[Range]:
+    def find_after(self, index: int, max: int = ULONG_MAX) -> Range | None:
         """``mt_find_after``: :meth:`find`, except that ``index == 0`` means the
         previous range ended at ULONG_MAX (the kernel's cursor wrapped), so None.
 
@@ -228,7 +233,7 @@ class MapleTree(TreeCore):
             return None
         return self.find(index, max)
 
-    def next(self, index: int, max: int = ULONG_MAX) -> Optional[Range]:
+    def next(self, index: int, max: int = ULONG_MAX) -> Range | None:
         """``mt_next``: the first entry after the range holding ``index`` that
         starts at or before ``max``; may return ZERO_ENTRY.  A fresh
         :class:`~maple_tree.state.MaState` at ``index`` and its ``next(max)``,
@@ -242,7 +247,7 @@ class MapleTree(TreeCore):
         entry = mas.next(max)
         return None if entry is None else (mas.index, mas.last, entry)
 
-    def prev(self, index: int, min: int = 0) -> Optional[Range]:
+    def prev(self, index: int, min: int = 0) -> Range | None:
         """``mt_prev``: the last entry before the range holding ``index`` that
         ends at or after ``min``; may return ZERO_ENTRY.  A fresh
         :class:`~maple_tree.state.MaState` at ``index`` and its ``prev(min)``.
@@ -297,12 +302,12 @@ class MapleTree(TreeCore):
     def _ranges(self, index: int, stop: int) -> Iterator[Range]:
         """The stored ranges from the one holding ``index`` while they start at
         or before ``stop``, walking again after a write between steps."""
-        resume: Optional[int] = index
+        resume: int | None = index
         while resume is not None:  # one pass per write seen between steps
             resume = yield from self._ranges_until_write(resume, stop)
 
     def _ranges_until_write(self, index: int, stop: int
-                            ) -> Generator[Range, None, Optional[int]]:
+                            ) -> Generator[Range, None, int | None]:
         """Yield the stored ranges from the one holding ``index`` while they
         start at or before ``stop``; after a step that saw a write, stop and
         return where to walk again from (None when iteration is over)."""
@@ -340,11 +345,11 @@ class MapleTree(TreeCore):
         >>> list(reversed(t))
         [(30, 39, 'b'), (10, 19, 'a')]
         """
-        resume: Optional[int] = ULONG_MAX
+        resume: int | None = ULONG_MAX
         while resume is not None:
             resume = yield from self._ranges_rev_until_write(resume)
 
-    def _ranges_rev_until_write(self, index: int) -> Generator[Range, None, Optional[int]]:
+    def _ranges_rev_until_write(self, index: int) -> Generator[Range, None, int | None]:
         """Yield the stored ranges from the one holding ``index`` down to key 0;
         after a step that saw a write, return where to walk again from."""
         root = self._root
@@ -617,8 +622,8 @@ class MapleTree(TreeCore):
         return tree_structure(self)
 
     @classmethod
-    def from_structure(cls, obj: Union[dict[str, Any], str, bytes],
-                       flags: Optional[int] = None) -> MapleTree:
+    def from_structure(cls, obj: dict[str, Any] | str | bytes,
+                       flags: int | None = None) -> MapleTree:
         """Rebuild a tree node for node from a maple-structure/1 object (or its
         JSON text); ``flags`` defaults to ``MT_FLAGS_ALLOC_RANGE`` when the
         structure holds ``arange_64`` nodes, else 0.  The result is validated

@@ -65,8 +65,16 @@ from itertools import chain, compress, islice, repeat
 from operator import is_, lt, sub
 from typing import Any
 
-from .constants import (ARANGE_64, LEAF_64, MAPLE_HEIGHT_MAX, MT_MIN_SLOTS, MT_SLOTS, RANGE_64,
-                        TYPE_NAMES, ULONG_MAX)
+from .constants import (
+    ARANGE_64,
+    LEAF_64,
+    MAPLE_HEIGHT_MAX,
+    MT_MIN_SLOTS,
+    MT_SLOTS,
+    RANGE_64,
+    TYPE_NAMES,
+    ULONG_MAX,
+)
 from .entries import InternalEntry
 from .errors import TreeCorruptError
 from .node import Node, RootEntry, leaf_max_gap, node_max_gap
