@@ -34,6 +34,7 @@ from maple_tree import (MT_FLAGS_ALLOC_RANGE, RETRY_ENTRY, ULONG_MAX, ZERO_ENTRY
                         MapleError, MapleTree, MaState, StateError)
 from maple_tree.node import Node, RootEntry
 
+from machines import machine_case
 from refmodel import Obj, RefModel, check_structure, insert_quirk_applies
 
 M = ULONG_MAX
@@ -65,36 +66,26 @@ BAD_TYPE_FIELD = [True, False, 15.5, "15", None, b"15", [15]]
 BAD_VALUE_FIELD = [-1, -2**64, 2**64, 2**64 + 5, 2**70]
 
 
+BAD_FIELD = ([(v, InvalidTypeError) for v in BAD_TYPE_FIELD]
+             + [(v, InvalidArgumentError) for v in BAD_VALUE_FIELD])
+
+
 @pytest.mark.parametrize("flags", FLAGS, ids=FLAG_IDS)
 @pytest.mark.parametrize("field", ["index", "last"])
-@pytest.mark.parametrize("value", BAD_TYPE_FIELD, ids=repr)
-def test_field_assignment_bad_type(flags, field, value):
+@pytest.mark.parametrize("value,exc", BAD_FIELD, ids=lambda x: getattr(x, "__name__", repr(x)))
+def test_field_assignment_refused(flags, field, value, exc):
+    """A non-int (InvalidTypeError) or an int outside 0..ULONG_MAX
+    (InvalidArgumentError) is refused at the assignment, changing nothing."""
     t = big_tree(flags)
     mas = MaState(t, 15)
     assert mas.find() == 1
     before = snapshot(t)
     old = (mas.index, mas.last)
-    with pytest.raises(InvalidTypeError):
+    with pytest.raises(exc):
         setattr(mas, field, value)
     assert (mas.index, mas.last) == old
     assert snapshot(t) == before
     # the state is still usable and still where it was
-    assert mas.next() == 2 and (mas.index, mas.last) == (20, 25)
-
-
-@pytest.mark.parametrize("flags", FLAGS, ids=FLAG_IDS)
-@pytest.mark.parametrize("field", ["index", "last"])
-@pytest.mark.parametrize("value", BAD_VALUE_FIELD, ids=str)
-def test_field_assignment_out_of_range(flags, field, value):
-    t = big_tree(flags)
-    mas = MaState(t, 15)
-    assert mas.find() == 1
-    before = snapshot(t)
-    old = (mas.index, mas.last)
-    with pytest.raises(InvalidArgumentError):
-        setattr(mas, field, value)
-    assert (mas.index, mas.last) == old
-    assert snapshot(t) == before
     assert mas.next() == 2 and (mas.index, mas.last) == (20, 25)
 
 
@@ -1151,20 +1142,14 @@ MISUSE_FAST = dict(max_examples=30, stateful_step_count=40)
 MISUSE_SLOW = dict(max_examples=400, stateful_step_count=80)
 
 
-def _misuse_machine(flags: int, cfg: dict, slow: bool):
-    cls = type(f"MisuseMachineF{flags}{'Slow' if slow else ''}", (MisuseMachine,),
-               {"FLAGS": flags})
-    tc = cls.TestCase
-    # deadline=None: the bulk rule and the per-write structure check vary a lot
-    # in time.  One shrunk failure, no explain phase: see _loop_test.
-    tc.settings = settings(**cfg, deadline=None, report_multiple_bugs=False,
-                           phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
-    if slow:
-        tc.pytestmark = [pytest.mark.slow]
-    return tc
+# One shrunk failure, no explain phase: see _loop_test.
+_MISUSE_EXTRA = dict(report_multiple_bugs=False,
+                     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
 
 
-TestMisuseF0 = _misuse_machine(0, MISUSE_FAST, False)
-TestMisuseAlloc = _misuse_machine(MT_FLAGS_ALLOC_RANGE, MISUSE_FAST, False)
-TestMisuseF0Slow = _misuse_machine(0, MISUSE_SLOW, True)
-TestMisuseAllocSlow = _misuse_machine(MT_FLAGS_ALLOC_RANGE, MISUSE_SLOW, True)
+TestMisuseF0 = machine_case(MisuseMachine, 0, MISUSE_FAST, False, **_MISUSE_EXTRA)
+TestMisuseAlloc = machine_case(MisuseMachine, MT_FLAGS_ALLOC_RANGE, MISUSE_FAST, False,
+                               **_MISUSE_EXTRA)
+TestMisuseF0Slow = machine_case(MisuseMachine, 0, MISUSE_SLOW, True, **_MISUSE_EXTRA)
+TestMisuseAllocSlow = machine_case(MisuseMachine, MT_FLAGS_ALLOC_RANGE, MISUSE_SLOW, True,
+                                   **_MISUSE_EXTRA)

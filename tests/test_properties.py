@@ -32,6 +32,7 @@ from maple_tree import (
     MapleTree,
 )
 
+from machines import machine_case
 from refmodel import Obj, RefModel, check_structure, insert_quirk_applies
 
 M = ULONG_MAX
@@ -339,22 +340,12 @@ HEIGHTS: list[int] = []
 
 FAST = dict(max_examples=40, stateful_step_count=35)
 SLOW = dict(max_examples=600, stateful_step_count=80)
-COMMON = dict(deadline=None)
 
 
-def _machine(flags: int, cfg: dict, slow: bool):
-    cls = type(f"MapleMachineF{flags}{'Slow' if slow else ''}", (MapleMachine,), {"FLAGS": flags})
-    tc = cls.TestCase
-    tc.settings = settings(**cfg, **COMMON)
-    if slow:
-        tc.pytestmark = [pytest.mark.slow]
-    return tc
-
-
-TestMachineF0 = _machine(0, FAST, False)
-TestMachineF1 = _machine(MT_FLAGS_ALLOC_RANGE, FAST, False)
-TestMachineF0Slow = _machine(0, SLOW, True)
-TestMachineF1Slow = _machine(MT_FLAGS_ALLOC_RANGE, SLOW, True)
+TestMachineF0 = machine_case(MapleMachine, 0, FAST, False)
+TestMachineF1 = machine_case(MapleMachine, MT_FLAGS_ALLOC_RANGE, FAST, False)
+TestMachineF0Slow = machine_case(MapleMachine, 0, SLOW, True)
+TestMachineF1Slow = machine_case(MapleMachine, MT_FLAGS_ALLOC_RANGE, SLOW, True)
 
 
 # ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from maple_tree import (MT_FLAGS_ALLOC_RANGE, ULONG_MAX, ZERO_ENTRY, BusyError,
                         InvalidArgumentError, MapleTree, MaState, StateError)
 
 from cursor_model import ACTIVE, LIMIT, CursorModel, Loose, Pred
+from machines import machine_case
 from refmodel import Obj, check_structure
 
 M = ULONG_MAX
@@ -367,23 +368,12 @@ class CursorMachine(RuleBasedStateMachine):
 
 FAST = dict(max_examples=100, stateful_step_count=50)
 SLOW = dict(max_examples=500, stateful_step_count=100)
-COMMON = dict(deadline=None)
 
 
-def _machine(flags: int, cfg: dict, slow: bool):
-    cls = type(f"CursorMachineF{flags}{'Slow' if slow else ''}", (CursorMachine,),
-               {"FLAGS": flags})
-    tc = cls.TestCase
-    tc.settings = settings(**cfg, **COMMON)
-    if slow:
-        tc.pytestmark = [pytest.mark.slow]
-    return tc
-
-
-TestCursorF0 = _machine(0, FAST, False)
-TestCursorF1 = _machine(MT_FLAGS_ALLOC_RANGE, FAST, False)
-TestCursorF0Slow = _machine(0, SLOW, True)
-TestCursorF1Slow = _machine(MT_FLAGS_ALLOC_RANGE, SLOW, True)
+TestCursorF0 = machine_case(CursorMachine, 0, FAST, False)
+TestCursorF1 = machine_case(CursorMachine, MT_FLAGS_ALLOC_RANGE, FAST, False)
+TestCursorF0Slow = machine_case(CursorMachine, 0, SLOW, True)
+TestCursorF1Slow = machine_case(CursorMachine, MT_FLAGS_ALLOC_RANGE, SLOW, True)
 
 
 # ---------------------------------------------------------------------------

@@ -19,6 +19,8 @@ window in its ``index``/``last``, as the kernel's does.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .constants import EBUSY, LEAF_64, ULONG_MAX
 from .cursor import ERROR, NONE, ROOT, START, CursorState
 from .errors import BusyError, StateError
@@ -30,6 +32,12 @@ __all__ = ["empty_area", "empty_area_rev"]
 _MOVED = 0   # the walk moved (down a level, or along a node): keep walking
 _FOUND = 1   # the state is at the leaf slot of a fit
 _BUSY = 2    # nothing fits in the window (EBUSY)
+_END = 3     # the walk ran off the end of the tree
+
+#: one step of a search in a node: ``(state, node, size) -> (code, value)``
+_Step = Callable[[CursorState, Node, int], "tuple[int, int]"]
+#: moving on from a searched node: ``(state, node) -> moved``
+_MoveOn = Callable[[CursorState, Node], bool]
 
 
 def _busy(min_: int, max_: int, size: int) -> BusyError:
@@ -69,6 +77,31 @@ def _sparse_area(mas: CursorState, min_: int, max_: int, size: int, fwd: bool) -
         mas._index = max_ - size + 1
 
 
+def _search(mas: CursorState, size: int, step: _Step, move_on: _MoveOn,
+            last_node: Node | None) -> tuple[int, int, Node]:
+    """The loop both searches share: take ``step`` after step; when one
+    leaves the state in the node it has just searched, ``move_on`` to the
+    next candidate slot of an ancestor first.  Returns the code and value of
+    the last step (``_END`` if there was nowhere to move on to) and the node
+    the state is in."""
+    node = _node(mas)
+    while True:
+        code, value = step(mas, node, size)
+        moved = mas._node
+        assert moved is not None  # the walk goes from node to node
+        node = moved
+        if code != _MOVED:
+            return code, value, node
+        if last_node is node:
+            if not move_on(mas, node):
+                return _END, 0, node
+            moved = mas._node
+            assert moved is not None
+            node = moved
+        else:
+            last_node = node
+
+
 # -- lowest fit ----------------------------------------------------------------------------
 
 
@@ -87,7 +120,7 @@ def _skip_node(mas: CursorState, node: Node) -> bool:
     return True
 
 
-def _anode_descend(mas: CursorState, node: Node, size: int) -> int:
+def _anode_descend(mas: CursorState, node: Node, size: int) -> tuple[int, int]:
     """``mas_anode_descend``: one step of the lowest-fit walk in ``node`` from
     ``mas._offset``: go down into the first child (or stop at the first leaf
     slot) with room for ``size`` keys inside the window."""
@@ -111,18 +144,18 @@ def _anode_descend(mas: CursorState, node: Node, size: int) -> int:
             if gap >= size:
                 if leaf:
                     mas._offset = off
-                    return _FOUND
+                    return _FOUND, 0
                 mas._node = slots[off]
                 mas._min = mn
                 mas._max = pivot
                 mas._offset = 0
-                return _MOVED
+                return _MOVED, 0
         mn = pivot + 1
         if last <= pivot:
-            return _BUSY
+            return _BUSY, 0
         off += 1
     mas._offset = off
-    return _MOVED
+    return _MOVED, 0
 
 
 def empty_area(mas: CursorState, min_: int, max_: int, size: int) -> None:
@@ -143,26 +176,10 @@ def empty_area(mas: CursorState, min_: int, max_: int, size: int) -> None:
     mas._index, mas._last = min_, max_
     if mas._status == ERROR:
         raise _busy(min_, max_, size)
-    node: Node | None = _node(mas)
-    last_node = None
-    while True:
-        assert node is not None  # the walk moves from node to node
-        code = _anode_descend(mas, node, size)
-        node = mas._node
-        if code != _MOVED:
-            break
-        if last_node is node:
-            assert node is not None
-            if not _skip_node(mas, node):
-                code = _BUSY
-                break
-            node = mas._node
-        else:
-            last_node = node
-    if code == _BUSY:
+    code, _, node = _search(mas, size, _anode_descend, _skip_node, None)
+    if code != _FOUND:
         mas.set_error(EBUSY)
         raise _busy(min_, max_, size)
-    assert node is not None
     off = mas._offset
     start = node.pivots[off - 1] + 1 if off else mas._min
     if mas._index < start:
@@ -259,27 +276,15 @@ def empty_area_rev(mas: CursorState, min_: int, max_: int, size: int) -> None:
     if mas._status in (NONE, ROOT):
         _sparse_area(mas, min_, max_, size, False)
         return
-    node: Node | None = _node(mas)
-    assert node is not None
+    node = _node(mas)
     mas._offset = mas._offset - 2 if mas._offset >= 2 else node.end
     mas._index, mas._last = min_, max_
-    while True:
-        assert node is not None  # the walk moves from node to node
-        code, gap_max = _rev_awalk(mas, node, size)
-        node = mas._node
-        if code != _MOVED:
-            break
-        if last_node is node:
-            assert node is not None
-            if not _rewind_node(mas, node):
-                raise _busy(min_, max_, size)
-            node = mas._node
-        else:
-            last_node = node
+    code, gap_max, node = _search(mas, size, _rev_awalk, _rewind_node, last_node)
+    if code == _END:  # (6.12.117 leaves the status as it is here)
+        raise _busy(min_, max_, size)
     if code == _BUSY:
         mas.set_error(EBUSY)
         raise _busy(min_, max_, size)
-    assert node is not None
     if gap_max < mas._last:
         mas._last = gap_max
     mas._index = mas._last - size + 1

@@ -86,37 +86,24 @@ def guarded(mas: CursorState, setup: Setup, step: Step, limit: int, empty: bool)
 # -- moving between leaves ---------------------------------------------------------------
 
 
-def _next_leaf(mas: CursorState, node: Node, max_: int) -> Node | None:
-    """``mas_next_node``: move to the next leaf, or set ``overflow`` (None)."""
-    if mas._max >= max_:
-        mas._status = OVERFLOW
+def _beside_leaf(mas: CursorState, node: Node, limit: int, forward: bool) -> Node | None:
+    """``mas_next_node`` / ``mas_prev_node``: move to the leaf after (before)
+    ``node``, unless the state's node already reaches the limit or there is
+    none: then set ``overflow`` (``underflow``) and return None."""
+    if (mas._max >= limit) if forward else (not mas._min or mas._min - 1 < limit):
+        mas._status = OVERFLOW if forward else UNDERFLOW
         return None
-    nxt = next_node(node)
-    if nxt is None:
-        mas._status = OVERFLOW
+    leaf = next_node(node) if forward else prev_node(node)
+    if leaf is None:
+        mas._status = OVERFLOW if forward else UNDERFLOW
         return None
-    mas._node = nxt
-    mas._min = mas._max + 1
-    mas._max = nxt.pivots[-1]
-    mas._offset = 0
-    mas._end = nxt.end
-    return nxt
-
-
-def _prev_leaf(mas: CursorState, node: Node, min_: int) -> Node | None:
-    """``mas_prev_node``: move to the previous leaf, or set ``underflow`` (None)."""
-    if not mas._min or mas._min - 1 < min_:
-        mas._status = UNDERFLOW
-        return None
-    prv = prev_node(node)
-    if prv is None:
-        mas._status = UNDERFLOW
-        return None
-    mas._node = prv
-    mas._max = mas._min - 1
-    mas._min = node_min(prv)
-    mas._offset = mas._end = prv.end
-    return prv
+    mas._node = leaf
+    if forward:
+        mas._min, mas._max, mas._offset = mas._max + 1, leaf.pivots[-1], 0
+    else:
+        mas._min, mas._max, mas._offset = node_min(leaf), mas._min - 1, leaf.end
+    mas._end = leaf.end
+    return leaf
 
 
 # -- steps ---------------------------------------------------------------------------------
@@ -149,7 +136,7 @@ def next_slot(mas: CursorState, max_: int, empty: bool) -> Any:
         if mas._last >= max_:
             mas._status = OVERFLOW
             return None
-        nxt = _next_leaf(mas, node, max_)
+        nxt = _beside_leaf(mas, node, max_, True)
         if nxt is None:
             return None
         node, pivots, off, end, index = nxt, nxt.pivots, -1, mas._end, mas._min
@@ -168,7 +155,7 @@ def next_slot(mas: CursorState, max_: int, empty: bool) -> Any:
         index = last + 1
         if off >= end:
             mas._offset, mas._index, mas._last = off, index, last
-            nxt = _next_leaf(mas, node, max_)
+            nxt = _beside_leaf(mas, node, max_, True)
             if nxt is None:
                 return None
             node, pivots, slots, off, end = nxt, nxt.pivots, nxt.slots, -1, mas._end
@@ -196,7 +183,7 @@ def prev_slot(mas: CursorState, min_: int, empty: bool) -> Any:
             if mas._index <= min_:
                 mas._status = UNDERFLOW
                 return None
-            prv = _prev_leaf(mas, node, min_)
+            prv = _beside_leaf(mas, node, min_, False)
             if prv is None:
                 return None
             node = prv
@@ -229,6 +216,23 @@ def _restore_walk(mas: CursorState) -> Any:
     return mas.walk()
 
 
+def _leave_limit(mas: CursorState, same: int, other: int) -> tuple[bool, Any] | None:
+    """The part ``mas_next_setup`` and ``mas_prev_setup`` share: a state at
+    the limit of this direction (``same``) is active again; one at the limit
+    of the other direction walks again and answers with the entry it finds
+    there, if any; an ``error`` state answers None.  None: go on."""
+    status = mas._status
+    if status == same:
+        mas._status = ACTIVE
+    elif status == other:
+        entry = _restore_walk(mas)
+        if entry is not None:
+            return True, entry
+    elif status == ERROR:
+        return True, None
+    return None
+
+
 def next_setup(mas: CursorState, max_: int) -> tuple[bool, Any]:
     """``mas_next_setup``: settle the status before a forward step.
 
@@ -248,14 +252,10 @@ def next_setup(mas: CursorState, max_: int) -> tuple[bool, Any]:
         return False, None
     if status in (NONE, PAUSE, START):
         mas.walk()
-    elif status == OVERFLOW:
-        mas._status = ACTIVE
-    elif status == UNDERFLOW:
-        entry = _restore_walk(mas)
-        if entry is not None:
-            return True, entry
-    elif status == ERROR:
-        return True, None
+    else:
+        answer = _leave_limit(mas, OVERFLOW, UNDERFLOW)
+        if answer is not None:
+            return answer
     if mas._status == ACTIVE:
         return False, None
     if mas._status == ROOT:
@@ -286,14 +286,10 @@ def prev_setup(mas: CursorState, min_: int) -> tuple[bool, Any]:
         return False, None
     if status in (NONE, PAUSE):
         mas._status = START
-    elif status == UNDERFLOW:
-        mas._status = ACTIVE
-    elif status == OVERFLOW:
-        entry = _restore_walk(mas)
-        if entry is not None:
-            return True, entry
-    elif status == ERROR:
-        return True, None
+    else:
+        answer = _leave_limit(mas, UNDERFLOW, OVERFLOW)
+        if answer is not None:
+            return answer
     if mas._status == START:
         mas.walk()
     if mas._status == ROOT:
@@ -309,6 +305,16 @@ def prev_setup(mas: CursorState, min_: int) -> tuple[bool, Any]:
             return True, root_entry(mas._tree)
         return True, None
     return False, None
+
+
+def _walk_first(mas: CursorState, beyond_limit: bool) -> tuple[bool, Any] | None:
+    """The first call of a find (status ``start``): None beyond the limit;
+    else walk to ``index`` and answer with the entry there, if there is one
+    (None: go on)."""
+    if beyond_limit:
+        return True, None
+    entry = mas.walk()
+    return (True, entry) if entry is not None else None
 
 
 def find_setup(mas: CursorState, max_: int) -> tuple[bool, Any]:
@@ -350,11 +356,9 @@ def find_setup(mas: CursorState, max_: int) -> tuple[bool, Any]:
     elif status == ERROR:
         return True, None
     if mas._status == START:
-        if mas._index > max_:
-            return True, None
-        entry = mas.walk()
-        if entry is not None:
-            return True, entry
+        answer = _walk_first(mas, mas._index > max_)
+        if answer is not None:
+            return answer
     if mas._status == ROOT:
         mas._status = NONE
         mas._index = 1
@@ -401,11 +405,9 @@ def find_rev_setup(mas: CursorState, min_: int) -> tuple[bool, Any]:
     elif status == ERROR:
         return True, None
     if mas._status == START:
-        if mas._index < min_:
-            return True, None
-        entry = mas.walk()
-        if entry is not None:
-            return True, entry
+        answer = _walk_first(mas, mas._index < min_)
+        if answer is not None:
+            return answer
     if mas._status == ROOT:
         mas._status = NONE
         return True, None

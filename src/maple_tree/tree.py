@@ -43,7 +43,7 @@ from .node import Node, RootEntry, kill_subtree, node_min
 from .state import MaState
 from .structure import root_from_structure, same_shape, tree_structure
 from .validate import validate_tree
-from .walk import iter_leaves, iter_slots, leaf_of, next_node, prev_node
+from .walk import iter_leaves, leaf_of, next_node, prev_node
 from .write import store
 
 __all__ = ["MapleTree", "Range"]
@@ -283,7 +283,7 @@ class MapleTree(TreeCore):
         >>> seen, list(t)
         ([0, 2], [(0, 5, 0), (20, 25, 2)])
         """
-        return self._ranges(0, ULONG_MAX)
+        return self._ranges(0, ULONG_MAX, ZERO_ENTRY)
 
     def items(self, first: int = 0, last: int = ULONG_MAX) -> Iterator[Range]:
         """The ``(first, last, entry)`` of every stored range that intersects
@@ -297,22 +297,22 @@ class MapleTree(TreeCore):
         [(10, 19, 'a'), (30, 39, 'b')]
         """
         first, last = check_range(first, last)
-        return self._ranges(first, last)
+        return self._ranges(first, last, ZERO_ENTRY)
 
-    def _ranges(self, index: int, stop: int) -> Iterator[Range]:
-        """The stored ranges from the one holding ``index`` while they start at
-        or before ``stop``, walking again after a write between steps."""
+    def _ranges(self, index: int, stop: int, hidden: Any) -> Iterator[Range]:
+        """The ranges that hold neither None nor ``hidden``, from the one
+        holding ``index`` while they start at or before ``stop``, walking
+        again after a write between steps."""
         resume: int | None = index
         while resume is not None:  # one pass per write seen between steps
-            resume = yield from self._ranges_until_write(resume, stop)
+            resume = yield from self._ranges_until_write(resume, stop, hidden)
 
-    def _ranges_until_write(self, index: int, stop: int
+    def _ranges_until_write(self, index: int, stop: int, zero: Any
                             ) -> Generator[Range, None, int | None]:
-        """Yield the stored ranges from the one holding ``index`` while they
-        start at or before ``stop``; after a step that saw a write, stop and
-        return where to walk again from (None when iteration is over)."""
+        """Yield the ranges of :meth:`_ranges` (``zero`` is what is hidden)
+        until a step sees a write, then return where to walk again from (None
+        when iteration is over)."""
         root = self._root
-        zero = ZERO_ENTRY
         if not isinstance(root, Node):
             if index == 0 and root is not None and root.entry is not zero:
                 yield (0, 0, root.entry)
@@ -425,13 +425,7 @@ class MapleTree(TreeCore):
 
     def _occupied(self) -> Iterator[Range]:
         """Every range that is not NULL, ZERO_ENTRY included, in key order."""
-        root = self._root
-        if isinstance(root, RootEntry):
-            yield (0, 0, root.entry)
-        elif root is not None:
-            for rng in iter_slots(root):
-                if rng[2] is not None:
-                    yield rng
+        return self._ranges(0, ULONG_MAX, None)
 
     def same_shape(self, other: MapleTree) -> bool:
         """True iff ``other`` has the same height and, node for node, the same

@@ -20,19 +20,19 @@ kernel's ``mas_ascend``, ``mas_descend``, ``mas_prev_sibling`` and
 >>> leaf = leaf_of(t._root, 5)
 >>> leaf is t._root.slots[0], next_node(leaf) is t._root.slots[1]
 (True, True)
->>> [(first, last) for first, last, entry in iter_slots(t._root, 190)]
-[(190, 195), (196, 18446744073709551615)]
+>>> [leaf.pivots[-1] for leaf, first_offset in iter_leaves(t._root, 100)]
+[125, 18446744073709551615]
 """
 from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator
-from typing import Any, final
+from typing import final
 
-from .constants import LEAF_64, ULONG_MAX
+from .constants import LEAF_64, RANGE_64, ULONG_MAX
 from .node import Node, node_min
 
-__all__ = ["Pos", "leaf_of", "next_node", "prev_node", "iter_leaves", "iter_slots",
+__all__ = ["Pos", "leaf_of", "next_node", "prev_node", "iter_leaves",
            "parent_position", "ascend", "descend", "prev_sibling", "next_sibling"]
 
 
@@ -50,45 +50,44 @@ def leaf_of(node: Node, index: int) -> Node:
     return node
 
 
-def next_node(node: Node) -> Node | None:
-    """The node right of ``node`` on the same level, or None at the right edge.
-
-    Climbs to the first ancestor with a slot to the right, then descends its
-    left edge (``mas_next_node`` without its limit).  The new node's min is
-    ``node``'s max + 1.  O(1) amortised over a walk of a level.
-    """
+def _neighbour(node: Node, forward: bool) -> Node | None:
+    """The node beside ``node`` on the same level: climb to the first
+    ancestor with a slot on that side, then descend its near edge."""
     level = 0
     parent = node.parent
     while parent is not None:
         slot = node.parent_slot
         level += 1
         node = parent
-        if slot < node.end:
-            child: Node = node.slots[slot + 1]
+        if slot < node.end if forward else slot > 0:
+            child: Node = node.slots[slot + 1 if forward else slot - 1]
             for _ in range(level - 1):
-                child = child.slots[0]
+                child = child.slots[0 if forward else child.end]
             return child
         parent = node.parent
     return None
+
+
+def next_node(node: Node) -> Node | None:
+    """The node right of ``node`` on the same level, or None at the right
+    edge (``mas_next_node`` without its limit).  The new node's min is
+    ``node``'s max + 1.  O(1) amortised over a walk of a level.
+
+    >>> parent = Node(RANGE_64, [9, ULONG_MAX], [Node(LEAF_64, [9], ["a"]),
+    ...                                          Node(LEAF_64, [ULONG_MAX], ["b"])])
+    >>> for i, child in enumerate(parent.slots):
+    ...     child.parent, child.parent_slot = parent, i
+    >>> next_node(parent.slots[0]) is parent.slots[1], next_node(parent.slots[1])
+    (True, None)
+    """
+    return _neighbour(node, True)
 
 
 def prev_node(node: Node) -> Node | None:
     """The node left of ``node`` on the same level, or None at the left edge
     (``mas_prev_node`` without its limit).  The new node's max is ``node``'s
     min - 1.  O(1) amortised over a walk of a level."""
-    level = 0
-    parent = node.parent
-    while parent is not None:
-        slot = node.parent_slot
-        level += 1
-        node = parent
-        if slot:
-            child: Node = node.slots[slot - 1]
-            for _ in range(level - 1):
-                child = child.slots[child.end]
-            return child
-        parent = node.parent
-    return None
+    return _neighbour(node, False)
 
 
 def iter_leaves(root: Node, index: int = 0) -> Iterator[tuple[Node, int]]:
@@ -102,22 +101,6 @@ def iter_leaves(root: Node, index: int = 0) -> Iterator[tuple[Node, int]]:
         yield leaf, off
         off = 0
         leaf = next_node(leaf)
-
-
-def iter_slots(root: Node, index: int = 0) -> Iterator[tuple[int, int, Any]]:
-    """Every leaf slot ``(first, last, entry)`` from the one holding ``index``
-    on, NULL ranges included; O(1) amortised per slot.  The tree must not
-    change during the walk."""
-    first = -1
-    for leaf, off in iter_leaves(root, index):
-        pivots = leaf.pivots
-        slots = leaf.slots
-        if first < 0:
-            first = pivots[off - 1] + 1 if off else node_min(leaf)
-        for i in range(off, len(pivots)):
-            last = pivots[i]
-            yield first, last, slots[i]
-            first = last + 1
 
 
 @final
