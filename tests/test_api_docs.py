@@ -1,4 +1,5 @@
-"""Run every ```pycon block of docs/api.md with doctest, so the reference cannot drift.
+"""Run every ```pycon block of docs/api.md and docs/architecture.md with doctest,
+so the pages cannot drift from the code.
 
 Each block runs on its own, in fresh globals holding ``from maple_tree import *``
 (the page says so); doctest options: ELLIPSIS (only where a block enables it with
@@ -12,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOC = DOCS / "api.md"
+PAGES = [DOC, DOCS / "architecture.md"]
 
 _BLOCK = re.compile(r"^```pycon[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 
 
-def _blocks() -> list[tuple[int, str]]:
-    text = DOC.read_text(encoding="utf-8")
+def _blocks(page: Path = DOC) -> list[tuple[int, str]]:
+    text = page.read_text(encoding="utf-8")
     out = []
     for m in _BLOCK.finditer(text):
         line = text.count("\n", 0, m.start()) + 2  # first line of the block body
@@ -27,6 +30,7 @@ def _blocks() -> list[tuple[int, str]]:
 
 
 BLOCKS = _blocks()
+ALL = [(page, line, body) for page in PAGES for line, body in _blocks(page)]
 
 
 def test_the_page_has_examples():
@@ -37,12 +41,12 @@ def test_the_page_has_examples():
     assert len(re.findall(r"^```pycon", text, re.M)) == len(BLOCKS)
 
 
-@pytest.mark.parametrize("line,body", BLOCKS, ids=[f"api.md:{ln}" for ln, _b in BLOCKS])
-def test_api_md_example(line, body):
+@pytest.mark.parametrize("page,line,body", ALL, ids=[f"{p.name}:{ln}" for p, ln, _b in ALL])
+def test_api_md_example(page, line, body):
     globs: dict = {}
     exec("from maple_tree import *", globs)
     parser = doctest.DocTestParser()
-    test = parser.get_doctest(body, globs, f"api.md:{line}", str(DOC), line - 1)
+    test = parser.get_doctest(body, globs, f"{page.name}:{line}", str(page), line - 1)
     assert test.examples, "empty pycon block"
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     out: list[str] = []
