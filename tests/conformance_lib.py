@@ -1,6 +1,6 @@
 """Reader and replayer for the kernel conformance corpus (tests/data/conformance).
 
-Three parts, all independent of ``/work/shared``:
+Three parts:
 
 * :func:`read_ops` parses a ``maple-ops/1`` op file into an :class:`OpFile`.
 * :class:`RefReader` / :func:`iter_reference` read the compact ``maple-ref/1``
@@ -13,12 +13,10 @@ Three parts, all independent of ``/work/shared``:
   ``src`` on ``PYTHONPATH``).
 
 Op kinds are dispatched through :data:`OPS` (kind -> :class:`OpSpec`).  Kinds
-of later issues (cursor ``S_*``, ``MAS_*``, gap searches, allocation, cyclic,
-fork, bulk, RCU) are registered with ``later=True``; until their API exists
-their handlers raise :class:`NotImplementedError`, which the replayer turns
-into a :class:`NotImplementedResult` result without touching the tree.
-Implementing one later is one function: replace its handler with
-:func:`register`.
+the port does not support yet are registered with ``unsupported=True``: their
+handlers raise :class:`NotImplementedError`, which the replayer turns into a
+:class:`NotImplementedResult` result without touching the tree.  Supporting
+one is one function: replace its handler with :func:`register`.
 """
 from __future__ import annotations
 
@@ -322,16 +320,16 @@ class OpSpec:
     handler: Callable
     nargs: int
     writes: bool        # may change the tree
-    later: bool         # belongs to a later issue (not the normal API of issue 2)
+    unsupported: bool   # the port does not support this op kind yet
 
 
 OPS: dict = {}
 
 
-def register(kind: str, nargs: int, *, writes: bool, later: bool = False):
+def register(kind: str, nargs: int, *, writes: bool, unsupported: bool = False):
     """Decorator: register (or replace) the handler of an op kind."""
     def deco(fn):
-        OPS[kind] = OpSpec(kind, fn, nargs, writes, later)
+        OPS[kind] = OpSpec(kind, fn, nargs, writes, unsupported)
         return fn
     return deco
 
@@ -388,7 +386,7 @@ class Replayer:
         _init_imports()
         self.flags = flags
         self.tree = _mt().MapleTree(flags)
-        # per-file state of later issues (the cursor, the cyclic allocator)
+        # per-file state of the advanced ops (the cursor, the cyclic allocator)
         self.cursor = None
         self.cyclic_next = 0
         self.cyclic_counter = 0
@@ -424,7 +422,7 @@ class Replayer:
         return 0
 
 
-# ---- normal API (issue 2) ----
+# ---- normal API ----
 
 @register("STORE", 2, writes=True)
 def _op_store(rp: Replayer, a, b):
@@ -481,17 +479,17 @@ def _op_dup(rp: Replayer):
     return [0, canonical(copy.structure()) == rp.structure()]
 
 
-# ---- later issues: registered so that each needs one function later ----
+# ---- every op kind, first as unsupported: supporting one replaces its handler ----
 
-def _later(kind: str, issue: str):
+def _unsupported(kind: str, what: str):
     def handler(rp: Replayer, *args):
-        raise NotImplementedError(f"{kind}: {issue}")
+        raise NotImplementedError(f"{kind}: {what}")
     handler.__name__ = f"_op_{kind.lower()}"
     return handler
 
 
-_LATER_KINDS = [
-    # kind, nargs, writes, issue
+_UNSUPPORTED_KINDS = [
+    # kind, nargs, writes, what it needs
     ("MAS_FIND", 2, False, "advanced API (MaState)"),
     ("MAS_FIND_REV", 2, False, "advanced API (MaState)"),
     ("MAS_NEXT", 2, False, "advanced API (MaState)"),
@@ -531,23 +529,23 @@ _LATER_KINDS = [
     ("BULK_END", 0, True, "bulk mode"),
 ]
 
-for _kind, _n, _w, _issue in _LATER_KINDS:
-    register(_kind, _n, writes=_w, later=True)(_later(_kind, _issue))
+for _kind, _n, _w, _what in _UNSUPPORTED_KINDS:
+    register(_kind, _n, writes=_w, unsupported=True)(_unsupported(_kind, _what))
 
 
-def is_later(kind: str) -> bool:
-    return OPS[kind].later
+def is_unsupported(kind: str) -> bool:
+    return OPS[kind].unsupported
 
 
-def is_later_write(kind: str) -> bool:
+def is_unsupported_write(kind: str) -> bool:
     spec = OPS[kind]
-    return spec.later and spec.writes
+    return spec.unsupported and spec.writes
 
 
-def first_later_write(ops) -> Optional[int]:
-    """Index of the first op of a later-issue kind that may write, or None."""
+def first_unsupported_write(ops) -> Optional[int]:
+    """Index of the first op of an unsupported kind that may write, or None."""
     for i, op in enumerate(ops):
-        if is_later_write(op[0]):
+        if is_unsupported_write(op[0]):
             return i
     return None
 
@@ -591,20 +589,20 @@ class FileReport:
     ops: int = 0
     results_compared: int = 0
     structures_compared: int = 0
-    skipped_later: int = 0          # later-issue read ops not compared
-    stopped_at: Optional[int] = None     # first later-issue write (xfail point)
+    skipped_unsupported: int = 0          # unsupported read ops not compared
+    stopped_at: Optional[int] = None     # first unsupported write (xfail point)
     stopped_op: Optional[tuple] = None
     failure: Optional[str] = None
     failure_index: Optional[int] = None
 
 
 def compare_file(name: str, *, struct_stride: int = 1, check_reads: bool = False,
-                 stop_at_later_write: bool = True) -> FileReport:
+                 stop_at_unsupported_write: bool = True) -> FileReport:
     """Replay op file ``name`` against the reference and report the first failure.
 
-    * later-issue ops that only read are skipped in the comparison (their
-      handler may be unimplemented); the first later-issue op that writes stops
-      the comparison (``stopped_at``) when ``stop_at_later_write``;
+    * unsupported ops that only read are skipped in the comparison (their
+      handler may be unimplemented); the first unsupported op that writes stops
+      the comparison (``stopped_at``) when ``stop_at_unsupported_write``;
     * every normal-API result is compared;
     * structures are compared after normal writes: every ``struct_stride``-th
       write, plus always after the last compared op (``check_reads`` also
@@ -651,7 +649,7 @@ def compare_file(name: str, *, struct_stride: int = 1, check_reads: bool = False
             rep.failure_index = i
             rep.failure = f"{name}: op {i}: unknown op kind {op[0]}"
             return rep
-        if spec.later and spec.writes and stop_at_later_write:
+        if spec.unsupported and spec.writes and stop_at_unsupported_write:
             rep.stopped_at, rep.stopped_op = i, op
             break
         rep.ops += 1
@@ -664,9 +662,9 @@ def compare_file(name: str, *, struct_stride: int = 1, check_reads: bool = False
             return rep
         prev = (i, op, st)
         if is_not_implemented(result):
-            if not spec.later:  # pragma: no cover - normal ops are all implemented
+            if not spec.unsupported:  # pragma: no cover - normal ops are all implemented
                 raise AssertionError(f"normal op {op[0]} not implemented")
-            rep.skipped_later += 1
+            rep.skipped_unsupported += 1
             continue
         rep.results_compared += 1
         if not results_equal(st.result, result):
@@ -705,18 +703,18 @@ def compare_file(name: str, *, struct_stride: int = 1, check_reads: bool = False
 __all__ = [
     "OpFile", "read_ops", "RefReader", "RefStep", "iter_reference", "structure_diff",
     "first_diff_path", "Replayer", "replay", "OPS", "OpSpec", "register",
-    "NotImplementedResult", "is_not_implemented", "is_later", "is_later_write",
-    "first_later_write", "compare_file", "FileReport", "canonical", "all_names",
+    "NotImplementedResult", "is_not_implemented", "is_unsupported", "is_unsupported_write",
+    "first_unsupported_write", "compare_file", "FileReport", "canonical", "all_names",
     "op_path", "ref_path", "ULONG_MAX",
 ]
 
 
 #: (label, FileReport) of every compare_file run by the test suite (for the summary)
-SESSION_REPORTS: list = []
+RUN_REPORTS: list = []
 
 
 # --------------------------------------------------------------------------
-# issue 3: the advanced API (MaState), gap search and allocation
+# the advanced API (MaState), gap search and allocation
 # --------------------------------------------------------------------------
 
 def _mas(rp: Replayer, index: int):

@@ -30,7 +30,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         import conformance_lib as cl
     except ImportError:  # pragma: no cover
         return
-    reports = getattr(cl, "SESSION_REPORTS", None)
+    reports = getattr(cl, "RUN_REPORTS", None)
     if not reports:
         return
     tr = terminalreporter
@@ -42,10 +42,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         failed = [r for r in reps if r.failure is not None]
         tr.write_line(
             f"{label}: {len(reps)} files: {full} matched completely, "
-            f"{len(stopped)} xfailed at a later-issue write, {len(failed)} failed; "
+            f"{len(stopped)} xfailed at an unsupported write, {len(failed)} failed; "
             f"{sum(r.results_compared for r in reps)} results and "
             f"{sum(r.structures_compared for r in reps)} structures compared, "
-            f"{sum(r.skipped_later for r in reps)} later-issue read ops skipped, "
+            f"{sum(r.skipped_unsupported for r in reps)} unsupported read ops skipped, "
             f"{sum(r.ops for r in reps)} ops replayed")
         for r in failed:
             tr.write_line(f"  FAILED {r.failure[:300]}")

@@ -200,7 +200,7 @@ def insert_quirk_applies(struct: dict) -> bool:
 
 
 # ---------------------------------------------------------------------------
-# checks on a maple-structure/1 dict (see ../shared/docs/structure-format.md)
+# checks on a maple-structure/1 dict (the format of MapleTree.structure(), see docs/api.md)
 
 def entry_matches(struct_value: Any, entry: Any) -> bool:
     """Does a structure slot value stand for ``entry``?

@@ -1,8 +1,8 @@
 """Example-based tests of the normal API with exact expected values.
 
-Expected structures come from the kernel reference corpus
-(../shared/conformance: spec_probes_api_f0, spec_probes_dense16_f0/f1) and the
-structure-format document.
+Expected structures come from the kernel recordings in tests/data/conformance
+(spec_probes_api_f0, spec_probes_dense16_f0/f1) and the maple-structure/1
+format.
 """
 from __future__ import annotations
 
@@ -234,7 +234,7 @@ DENSE16_F0 = ('{"height":2,"root":{"max":18446744073709551615,"min":0,"pivots":[
               '"type":"leaf_64"},{"max":18446744073709551615,"min":9,"pivots":[9,10,11,12,13,14,15,'
               '18446744073709551615],"slots":[9,10,11,12,13,14,15,null],"type":"leaf_64"}],'
               '"type":"range_64"}}')
-# python3 /work/shared/conformance/compare.py --expand spec_probes_dense16_f1 | tail -1
+# the kernel's structure after the last op of spec_probes_dense16_f1
 DENSE16_F1 = ('{"height":2,"root":{"gaps":[0,18446744073709551600],"max":18446744073709551615,"min":0,'
               '"pivots":[8,18446744073709551615],"slots":[{"max":8,"min":0,"pivots":[0,1,2,3,4,5,6,7,8],'
               '"slots":[0,1,2,3,4,5,6,7,8],"type":"leaf_64"},{"max":18446744073709551615,"min":9,'

@@ -382,7 +382,7 @@ def test_usage_error_exits_2(capsys):
 # -- real subprocesses: python -m maple_tree and the console script ---------------------------
 
 PYTHON_M = (sys.executable, "-m", "maple_tree")
-#: the bad inputs the issue lists, each run once as a real subprocess
+#: the bad inputs a user meets most, each run once as a real subprocess
 SUBPROCESS_BAD = ["key_not_int", "row_two_items", "ops_not_list", "ops_null_row", "not_json",
                   "failed_erase_check", "missing", "directory", "unreadable", "not_utf8",
                   "empty"]

@@ -4,19 +4,19 @@ Every op file of the corpus is replayed on a fresh :class:`maple_tree.MapleTree`
 (``conformance_lib.Replayer``) and compared with the kernel's recorded result
 and tree structure (``maple-structure/1``, byte-identical canonical strings).
 
-Policy (issue #2): only ops of later-issue kinds may be expected to fail.
+Policy: only ops of kinds the port does not support yet may be expected to fail.
 
-* A file without later-issue ops must match on every op.
-* In a file with later-issue ops, every normal-API op before the first
-  later-issue op that *writes* (``S_STORE``, ``S_MSTORE``, ``S_ERASE``,
-  ``ALLOC*``, ``CYCLIC``, ``BULK_*``) must match exactly.  Later-issue ops that
+* A file without unsupported ops must match on every op.
+* In a file with unsupported ops, every normal-API op before the first
+  unsupported op that *writes* (``S_STORE``, ``S_MSTORE``, ``S_ERASE``,
+  ``ALLOC*``, ``CYCLIC``, ``BULK_*``) must match exactly.  Unsupported ops that
   only read (``MAS_*``, ``EMPTY_AREA*``, ``S_SET``/``S_FIND``/..., ``FORK``,
   ``RCU_*``) are not compared (their API does not exist yet: the replay
   records them as "not implemented" and leaves the tree alone), but the
-  normal ops after them must still match.  At the first later-issue write
-  the test is ``xfail``-ed with a reason naming that op.  When a later issue
-  implements its op kinds (``conformance_lib.register``), they are compared
-  like the others.
+  normal ops after them must still match.  At the first unsupported write
+  the test is ``xfail``-ed with a reason naming that op.  Once an op kind
+  is supported (``conformance_lib.register``), it is compared like the
+  others.
 * Failures name file, op index, op, expected vs got and (for structures) the
   first differing path, e.g. ``root.slots[1].slots[6].pivots[0]``.
 
@@ -32,9 +32,10 @@ half a minute.
 variant (``test_conformance_full``): structures after *every* op, reads
 included (about two minutes).  A plain run deselects it (``tests/conftest.py``).
 
-The file set is the corpus of issue 2 (99 files, 155,908 ops); the ``FORK``,
-``BULK_*`` and ``RCU_*`` families are registered op kinds already and their
-files are picked up automatically when they are added to ``tests/data``.
+The file set is every recording in ``tests/data/conformance`` (99 files,
+155,908 ops); the ``FORK``, ``BULK_*`` and ``RCU_*`` families are registered
+op kinds already and their files are picked up automatically when they are
+added.
 """
 from __future__ import annotations
 
@@ -56,16 +57,16 @@ def _n_ops(name: str) -> int:
 
 
 def _finish(label: str, rep: cl.FileReport) -> None:
-    cl.SESSION_REPORTS.append((label, rep))
+    cl.RUN_REPORTS.append((label, rep))
     if rep.failure is not None:
         pytest.fail(rep.failure, pytrace=False)
     if rep.stopped_at is not None:
         pytest.xfail(
-            f"{rep.name}: op {rep.stopped_at} ({cl.op_text(rep.stopped_op)}) is a later-issue "
+            f"{rep.name}: op {rep.stopped_at} ({cl.op_text(rep.stopped_op)}) is an unsupported "
             f"write; {rep.results_compared} earlier results matched, "
-            f"{rep.skipped_later} later-issue reads skipped")
+            f"{rep.skipped_unsupported} unsupported reads skipped")
     # a complete match must really have compared something
-    assert rep.results_compared + rep.skipped_later == rep.ops == _n_ops(rep.name)
+    assert rep.results_compared + rep.skipped_unsupported == rep.ops == _n_ops(rep.name)
     assert rep.structures_compared >= 1
 
 
@@ -121,19 +122,19 @@ def test_every_corpus_op_kind_is_registered_with_its_arity():
             assert len(op) - 1 == spec.nargs, (name, op)
 
 
-def test_later_issue_classification():
-    # issues 2 and 3 implement every op kind of the corpus; only fork emulation,
-    # RCU mode switches and bulk mode belong to later issues (no corpus files yet)
-    later = {"FORK", "RCU_ON", "RCU_OFF", "BULK_BEGIN", "BULK_END"}
+def test_unsupported_classification():
+    # every op kind of the corpus is supported; fork emulation, RCU mode
+    # switches and bulk mode are not yet (no corpus files hold them)
+    unsupported = {"FORK", "RCU_ON", "RCU_OFF", "BULK_BEGIN", "BULK_END"}
     writes = {"STORE", "STOREV", "SNULL", "ZERO", "INSERT", "ERASE", "S_STORE", "S_MSTORE",
               "S_ERASE", "ALLOC", "ALLOC_REV", "CYCLIC", "BULK_BEGIN", "BULK_END"}
     for kind, spec in cl.OPS.items():
-        assert spec.later == (kind in later), kind
+        assert spec.unsupported == (kind in unsupported), kind
         if kind != "DUP":
             assert spec.writes == (kind in writes), kind
-    assert cl.first_later_write([("LOAD", 1), ("MAS_WALK", 3), ("S_STORE", 5),
+    assert cl.first_unsupported_write([("LOAD", 1), ("MAS_WALK", 3), ("S_STORE", 5),
                                  ("BULK_BEGIN", 1)]) == 3
-    assert cl.first_later_write([("STORE", 1, 2), ("EMPTY_AREA", 0, 9, 1)]) is None
+    assert cl.first_unsupported_write([("STORE", 1, 2), ("EMPTY_AREA", 0, 9, 1)]) is None
 
 
 def test_read_ops(tmp_path):
@@ -269,10 +270,10 @@ def test_not_implemented_ops_leave_the_tree_alone():
         assert rp.step(("STORE", a, a + 4)) == 0
     before = rp.structure()
     stubs = [(k, s) for k, s in cl.OPS.items()
-             if s.later and s.handler.__name__ == f"_op_{k.lower()}"
-             and s.handler.__qualname__.startswith("_later")]
+             if s.unsupported and s.handler.__name__ == f"_op_{k.lower()}"
+             and s.handler.__qualname__.startswith("_unsupported")]
     if not stubs:
-        pytest.skip("every later-issue op kind is implemented")
+        pytest.skip("every unsupported op kind is implemented")
     for kind, spec in stubs:
         args = {0: (), 1: (5,), 2: (5, 100), 3: (0, 1000, 4)}[spec.nargs]
         result = rp.step((kind,) + args)
@@ -305,7 +306,7 @@ def test_kernel_test_expectations_hold_in_our_replay():
         rp = cl.Replayer(opf.flags)
         results = []
         for i, op in enumerate(opf.ops):
-            if cl.is_later_write(op[0]):
+            if cl.is_unsupported_write(op[0]):
                 break
             results.append(rp.step(op))
             e = exps.get(i)
@@ -339,7 +340,7 @@ def _break_nth(monkeypatch, kind, n, make_bad):
         return spec.handler(rp, *args)
 
     monkeypatch.setitem(cl.OPS, kind, cl.OpSpec(kind, handler, spec.nargs, spec.writes,
-                                                spec.later))
+                                                spec.unsupported))
 
 
 def _index_of_nth(name, kind, n):
@@ -372,8 +373,8 @@ def test_harness_reports_a_result_divergence(monkeypatch):
     assert f"op {target} (FIND " in rep.failure and "result expected" in rep.failure
 
 
-def test_harness_stops_at_the_first_later_issue_write(monkeypatch):
-    # no corpus file holds a later-issue write any more; pretend S_STORE is one
+def test_harness_stops_at_the_first_unsupported_write(monkeypatch):
+    # no corpus file holds an unsupported write any more; pretend S_STORE is one
     spec = cl.OPS["S_STORE"]
     monkeypatch.setitem(cl.OPS, "S_STORE", cl.OpSpec("S_STORE", spec.handler, spec.nargs,
                                                      True, True))
@@ -381,4 +382,4 @@ def test_harness_stops_at_the_first_later_issue_write(monkeypatch):
     assert rep.failure is None
     assert rep.stopped_at == 1401 and rep.stopped_op[0] == "S_STORE"
     assert rep.results_compared == 1401            # every op before it (S_SET_RANGE too)
-    assert rep.skipped_later == 0
+    assert rep.skipped_unsupported == 0

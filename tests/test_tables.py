@@ -22,8 +22,7 @@ Other maple-state steps (``mas_next``/``mas_prev``/..., the ``index``/``last``/
 ``status`` expectations of ``mas_walk``) are *skipped* while they only read;
 a maple-state write the normal API cannot express would end the normal run
 of that case (none occurs in these tables).  ``test_table_advanced`` runs
-every step with ``maple_tree.MaState`` and is ``xfail`` (advanced API: issue 3)
-until that API exists.
+every step with ``maple_tree.MaState``.
 
 The tree is validated wherever the kernel calls ``mt_validate``, at the end
 of every case, and (the trees are tiny) after every step of ``check_fuzzer``.
@@ -419,7 +418,7 @@ def test_runner_catches_a_wrong_expectation():
 
 
 # ---------------------------------------------------------------------------
-# the same tables through the advanced API (maple_tree.MaState, issue 3)
+# the same tables through the advanced API (maple_tree.MaState)
 # ---------------------------------------------------------------------------
 
 class AdvancedRunner(NormalRunner):

@@ -1,4 +1,4 @@
-"""Kernel tables of issue 3 (advanced API, gap search, allocation).
+"""Kernel tables of the advanced API, gap search and allocation.
 
 Ported from tests/data/kernel-tests/tables (format: kernel-tests README 5.2,
 5.3): ``check_alloc_range``, ``check_alloc_rev_range``,
@@ -141,7 +141,7 @@ class StateSwitchingRunner(GapRunner):
 
 
 @pytest.mark.parametrize("name", STEP_TABLES)
-def test_table_advanced_issue3(name):
+def test_table_advanced_api(name):
     d = _load(name)
     steps = d["steps"]
     cls = StateSwitchingRunner if any("state" in s for s in steps) else GapRunner

@@ -186,7 +186,7 @@ def test_trace_driver_detects_a_wrong_count():
 
 
 # ---------------------------------------------------------------------------
-# post-checks needing the advanced API (maple_tree.MaState, issue 3)
+# post-checks needing the advanced API (maple_tree.MaState)
 # ---------------------------------------------------------------------------
 
 ADVANCED_TRACES = [p for p in TRACES

@@ -505,7 +505,7 @@ def _parser() -> argparse.ArgumentParser:
                     "stores and show the tree.",
         epilog=_epilog(f"{PROG} demo", f"{PROG} dump my-trace.json | less",
                        f"{PROG} dump --legend --format dec my-trace.json",
-                       f"python -m maple_tree demo --lines 60"))
+                       "python -m maple_tree demo --lines 60"))
     parser.add_argument("--version", action="version", version=version_text())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     demo = _add_command(sub, "demo", _cmd_demo,

@@ -27,12 +27,13 @@ class InternalEntry:
     """A kernel internal entry ``xa_mk_internal(value)``; compare by identity.
 
     ``value`` is an int in ``0 .. 2**62 - 1`` (InvalidTypeError /
-    InvalidArgumentError otherwise).  Only the module-level constants should
-    exist; create others only to test the refusal rules (``InternalEntry(1)``
-    is an "advanced" value the normal store API rejects).
+    InvalidArgumentError otherwise); ``name``, if given, is its repr.  As in C, where ``xa_mk_internal(257)``
+    *is* ``XA_ZERO_ENTRY``, the values of the named entries give the named
+    objects; other values make new objects, useful to test the refusal rules
+    (``InternalEntry(1)`` is an "advanced" value the store API rejects).
 
-    >>> InternalEntry(300)
-    InternalEntry(300)
+    >>> InternalEntry(300), InternalEntry(257) is ZERO_ENTRY
+    (InternalEntry(300), True)
     >>> InternalEntry("x")
     Traceback (most recent call last):
     ...
@@ -40,29 +41,39 @@ class InternalEntry:
     """
 
     __slots__ = ("value", "_name")
+    value: int
+    _name: str | None
 
-    def __init__(self, value: int, name: str | None = None) -> None:
+    def __new__(cls, value: int, name: str | None = None) -> InternalEntry:
         if value.__class__ is not int:
             raise InvalidTypeError(f"InternalEntry value must be an int, not "
                                    f"{type(value).__name__} {value!r:.60}")
         if not 0 <= value <= INTERNAL_MAX:
             raise InvalidArgumentError(f"InternalEntry value {value} is outside 0..2**62-1")
-        self.value: int = value
-        self._name: str | None = name
+        named = _NAMED.get(value)
+        if named is not None:
+            return named
+        return cls._make(value, name)
+
+    @classmethod
+    def _make(cls, value: int, name: str | None) -> InternalEntry:
+        entry = object.__new__(cls)
+        entry.value = value
+        entry._name = name
+        return entry
 
     def __repr__(self) -> str:
         return self._name or f"InternalEntry({self.value})"
 
-    def __reduce__(self) -> str | tuple[Any, ...]:  # keep the singletons singletons
-        if self._name and self._name in globals():
-            return self._name
+    def __reduce__(self) -> tuple[Any, ...]:  # copies and pickles of the named ones are them
         return (InternalEntry, (self.value, self._name))
 
 
+_NAMED: dict[int, InternalEntry] = {}
 #: XA_RETRY_ENTRY (internal 256): an "advanced" entry the normal API refuses.
-RETRY_ENTRY = InternalEntry(256, "RETRY_ENTRY")
+RETRY_ENTRY = _NAMED[256] = InternalEntry._make(256, "RETRY_ENTRY")
 #: XA_ZERO_ENTRY (internal 257): occupies its range, hidden from load/find/iteration.
-ZERO_ENTRY = InternalEntry(257, "ZERO_ENTRY")
+ZERO_ENTRY = _NAMED[257] = InternalEntry._make(257, "ZERO_ENTRY")
 
 
 def is_advanced(entry: Any) -> bool:

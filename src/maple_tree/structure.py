@@ -14,7 +14,7 @@ Python entry                   JSON                    round trip
 ``None`` (empty slot)          ``null``                yes
 ``int`` (not ``bool``)         the integer             yes (int subclasses come back as int)
 ``ZERO_ENTRY``                 ``"zero"``              yes
-``RETRY_ENTRY``, other         ``{"internal": v}``     yes for 256/257 (the singletons);
+``RETRY_ENTRY``, other         ``{"internal": v}``     yes for 256/257 (the named entries);
 :class:`InternalEntry` ``v``                           others give a new, equal-valued object
 anything JSON-serialisable     ``{"value": obj}``      yes for str, float, dict with str keys,
 (``bool``, ``str``, ...)                               lists; tuples come back as lists
@@ -43,7 +43,7 @@ from typing import Any
 
 from .constants import ARANGE_64, LEAF_64, MAPLE_HEIGHT_MAX, TYPES_BY_NAME, ULONG_MAX
 from .core import TreeCore
-from .entries import RETRY_ENTRY, ZERO_ENTRY, InternalEntry
+from .entries import ZERO_ENTRY, InternalEntry
 from .errors import InvalidArgumentError
 from .node import Node, RootEntry
 
@@ -72,6 +72,7 @@ def canonical(obj: Any) -> str:
 def entry_to_json(entry: Any) -> Any:
     """The JSON form of a leaf entry (see the module table).  O(1), or O(size) for ``value``.
 
+    >>> from maple_tree import RETRY_ENTRY
     >>> [entry_to_json(e) for e in (None, 7, ZERO_ENTRY, RETRY_ENTRY, True, "a", object)]
     [None, 7, 'zero', {'internal': 256}, {'value': True}, {'value': 'a'}, {'repr': "<class 'object'>"}]
     """
@@ -96,6 +97,7 @@ def entry_from_json(value: Any) -> Any:
 
     ``{"repr": ...}`` is refused: it does not carry the object.  O(1).
 
+    >>> from maple_tree import RETRY_ENTRY
     >>> [entry_from_json(v) for v in (None, 7, "zero", {"internal": 256}, {"value": "a"})]
     [None, 7, ZERO_ENTRY, RETRY_ENTRY, 'a']
     >>> entry_from_json({"internal": 5})
@@ -111,11 +113,7 @@ def entry_from_json(value: Any) -> Any:
             return value["value"]
         internal = value.get("internal")
         if internal.__class__ is int:
-            if internal == 256:
-                return RETRY_ENTRY
-            if internal == 257:
-                return ZERO_ENTRY
-            return InternalEntry(internal)
+            return InternalEntry(internal)  # 256 and 257 give the named entries
         if "repr" in value:
             raise InvalidArgumentError(f"entry {value!r} is only a repr, it cannot be rebuilt")
     raise InvalidArgumentError(f"not an entry of maple-structure/1: {value!r}")

@@ -24,7 +24,7 @@ from bisect import bisect_left
 from collections.abc import Generator, Iterator
 from itertools import islice, repeat
 from operator import is_
-from typing import Any, Optional, Union
+from typing import Any
 
 from .alloc import alloc_cyclic, alloc_range
 from .args import check_bool, check_entry, check_key, check_range, show
@@ -39,7 +39,7 @@ from .dump import dump_tree
 from .dup import dup_into
 from .entries import ZERO_ENTRY, InternalEntry
 from .errors import InvalidArgumentError, InvalidTypeError
-from .node import Node, RootEntry, kill_subtree, node_min
+from .node import Node, kill_subtree, node_min
 from .state import MaState
 from .structure import root_from_structure, same_shape, tree_structure
 from .validate import validate_tree

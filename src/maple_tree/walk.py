@@ -29,7 +29,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from typing import final
 
-from .constants import LEAF_64, RANGE_64, ULONG_MAX
+from .constants import LEAF_64, ULONG_MAX
 from .node import Node, node_min
 
 __all__ = ["Pos", "leaf_of", "next_node", "prev_node", "iter_leaves",
@@ -73,6 +73,7 @@ def next_node(node: Node) -> Node | None:
     edge (``mas_next_node`` without its limit).  The new node's min is
     ``node``'s max + 1.  O(1) amortised over a walk of a level.
 
+    >>> from maple_tree.constants import RANGE_64
     >>> parent = Node(RANGE_64, [9, ULONG_MAX], [Node(LEAF_64, [9], ["a"]),
     ...                                          Node(LEAF_64, [ULONG_MAX], ["b"])])
     >>> for i, child in enumerate(parent.slots):
