@@ -67,13 +67,19 @@ def guarded(mas: CursorState, setup: Setup, step: Step, limit: int, empty: bool)
     """Run ``setup`` then, unless it answered, ``step``.  A state without a
     node is snapshotted first, so that a :class:`StateError` (a call the
     kernel would crash on) leaves it exactly as it was.  A ``root`` state
-    whose tree was written since walks again (its status described a tree
-    that is gone)."""
+    whose direct-root tree has since grown nodes walks again first, as a
+    state whose node was rewritten does (its status describes a tree that is
+    gone)."""
     if mas._node is not None:  # only a state without a node can crash
         done, entry = setup(mas, limit)
         return entry if done else step(mas, limit, empty)
-    if mas._status == ROOT and mas._seen != mas._tree._writes:
-        mas._status = START  # no longer a direct-root tree: walk it afresh
+    if mas._status == ROOT and mas._seen != mas._tree._writes and isinstance(
+            mas._tree._root, Node):
+        # the direct root this status describes has grown into nodes: go on from
+        # the slot holding the range, as a state whose node was rewritten does
+        mas.rewalk(mas._index if step is prev_slot else mas._last)
+        done, entry = setup(mas, limit)
+        return entry if done else step(mas, limit, empty)
     snap = mas.snapshot()
     try:
         done, entry = setup(mas, limit)
