@@ -88,33 +88,47 @@ class CursorState:
 
     # -- statuses without a walk ------------------------------------------------
     def reset(self) -> None:
-        """``mas_reset``: walk again from the root at the next call.  O(1)."""
+        """``mas_reset``: walk again from the root at the next call.  O(1).
+
+        >>> from maple_tree import MapleTree, MaState
+        >>> t = MapleTree(); t.store(3, "a"); mas = MaState(t, 3); _ = mas.walk()
+        >>> mas.reset(); mas.status, mas.node is None
+        ('start', True)
+        """
         self._status = START
         self._node = None
 
     def pause(self) -> None:
         """``mas_pause``: drop the node; the next call resumes after ``last``
-        (forward) or before ``index`` (backward).  O(1)."""
+        (forward) or before ``index`` (backward).  Call it before writing
+        through anything but the cursor inside a loop.  O(1).
+
+        >>> from maple_tree import MapleTree, MaState
+        >>> t = MapleTree(); t.store(3, "a"); t.store(9, "b"); mas = MaState(t, 0)
+        >>> mas.find(); mas.pause(); t.store(5, "new"); mas.find()
+        'a'
+        'new'
+        """
         self._status = PAUSE
         self._node = None
 
-    def set_error(self, errno: int) -> None:
+    def _set_error(self, errno: int) -> None:
         """``mas_set_err``: status ``error`` with ``errno``; no node.  O(1)."""
         self._status = ERROR
         self._node = None
         self._errno = errno
 
-    def snapshot(self) -> tuple[Any, ...]:
+    def _snapshot(self) -> tuple[Any, ...]:
         """Every field that a call may change, to undo a refused call."""
         return (self._index, self._last, self._node, self._min, self._max, self._offset, self._end,
                 self._status, self._errno, self._seen)
 
-    def restore(self, snap: tuple[Any, ...]) -> None:
-        """Put back the fields of :meth:`snapshot`."""
+    def _restore(self, snap: tuple[Any, ...]) -> None:
+        """Put back the fields of :meth:`_snapshot`."""
         (self._index, self._last, self._node, self._min, self._max, self._offset, self._end,
          self._status, self._errno, self._seen) = snap
 
-    def require_node(self) -> Node:
+    def _require_node(self) -> Node:
         """The state's node; :class:`StateError` where Linux 6.12.117 would
         dereference a node the state does not hold."""
         node = self._node
@@ -124,7 +138,7 @@ class CursorState:
         return node
 
     # -- walking from the root --------------------------------------------------
-    def start(self) -> Any:
+    def _start(self) -> Any:
         """``mas_start``: if the status is ``start``, load the root: status
         ``active`` at the root node, ``root`` (the direct root's entry is
         returned when ``index`` is 0) or ``none``.  O(1)."""
@@ -148,12 +162,12 @@ class CursorState:
         self._status = ROOT
         return root.entry if self._index == 0 else None
 
-    def range_walk(self) -> Any:
+    def _range_walk(self) -> Any:
         """``mtree_range_walk`` from the root node the state holds: move to
         the leaf slot holding ``index``; ``index``/``last`` become its range.
         Returns the slot's entry.  O(height)."""
         index = self._index
-        leaf = leaf_of(self.require_node(), index)
+        leaf = leaf_of(self._require_node(), index)
         pivots = leaf.pivots
         off = bisect_left(pivots, index)
         mn = node_min(leaf)
@@ -166,22 +180,22 @@ class CursorState:
         self._last = pivots[off]
         return leaf.slots[off]
 
-    def state_walk(self) -> Any:
-        """``mas_state_walk``: :meth:`start`, then the range walk if the tree
+    def _state_walk(self) -> Any:
+        """``mas_state_walk``: :meth:`_start`, then the range walk if the tree
         has nodes.  O(height)."""
-        entry = self.start()
+        entry = self._start()
         if self._status == NONE:
             return None
         if self._status == ROOT:
             return entry
-        return self.range_walk()
+        return self._range_walk()
 
     def walk(self) -> Any:
         """``mas_walk``: the entry at ``index`` (NULL ranges too); ``index`` and
         ``last`` become that slot's range.  Always walks from the root, as
         Linux 6.12 does.  O(height)."""
         self._status = START
-        entry = self.state_walk()
+        entry = self._state_walk()
         if self._status == NONE:
             self._index = 0
             self._last = ULONG_MAX
@@ -195,18 +209,18 @@ class CursorState:
             return None
         return entry
 
-    def rewalk(self, index: int) -> Node:
+    def _rewalk(self, index: int) -> Node:
         """``mas_rewalk``: the tree was written since this state loaded its
         node, so walk again from the root to the slot holding ``index`` and
         return the leaf.  Raises :class:`StateError` (state unchanged) if the
         tree has no node left.  O(height)."""
-        snap = self.snapshot()
+        snap = self._snapshot()
         self._index = self._last = index
         self._status = START
-        self.state_walk()
+        self._state_walk()
         node = self._node
         if self._status != ACTIVE or node is None:
-            self.restore(snap)
+            self._restore(snap)
             raise StateError(
                 "the tree was written through another path while this cursor held a "
                 "position, and it now holds no node (it became empty or a single entry "
@@ -214,7 +228,7 @@ class CursorState:
                 "the cursor itself")
         return node
 
-    def stale(self) -> bool:
+    def _stale(self) -> bool:
         """Has the tree been written since the state loaded the root?  O(1)."""
         return self._seen != self._tree._writes
 

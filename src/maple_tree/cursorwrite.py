@@ -64,7 +64,7 @@ def settle(mas: CursorState, result: WriteResult) -> None:
         mas._index = result.index
         mas._node = tree._root if isinstance(tree._root, Node) else None
         mas._min, mas._max, mas._status = 0, ULONG_MAX, ACTIVE
-        mas.range_walk()
+        mas._range_walk()
     elif how == SETTLE_NEW_ROOT:
         mas._index, mas._last, mas._min, mas._max = 0, ULONG_MAX, 0, ULONG_MAX
         root = tree._root
@@ -87,7 +87,7 @@ def cursor_store(mas: CursorState, entry: Any) -> Any:
     spanning store).  ``index``/``last`` may widen when NULL ranges merge.
     O(log n)."""
     prealloc_setup(mas, entry)
-    content = mas.start()
+    content = mas._start()
     result = store(mas._tree, mas._index, mas._last, entry, root_content=content)
     settle(mas, result)
     return result.content
@@ -97,10 +97,10 @@ def cursor_erase(mas: CursorState) -> Any:
     """``mas_erase``: erase the whole range holding ``index`` and return its
     entry (None if it was empty).  Always walks from the root.  O(log n)."""
     mas._status = START
-    entry = mas.state_walk()
+    entry = mas._state_walk()
     if entry is None:
         return None
     mas.reset()
-    content = mas.start()
+    content = mas._start()
     settle(mas, store(mas._tree, mas._index, mas._last, None, root_content=content))
     return entry

@@ -49,7 +49,7 @@ def _node(mas: CursorState) -> Node:
     the tree as it is now."""
     node = mas._node
     if node is None:
-        return mas.require_node()  # raises
+        return mas._require_node()  # raises
     if mas._seen != mas._tree._writes:
         raise StateError("the tree was written since this search stopped; reset() the "
                          "state to search again")
@@ -164,11 +164,11 @@ def empty_area(mas: CursorState, min_: int, max_: int, size: int) -> None:
     hold it.  Raises :class:`BusyError` if nothing fits (status ``error``,
     ``index``/``last`` = the window).  O(log n) on allocation trees."""
     if mas._status == START:
-        mas.start()
+        mas._start()
     elif mas._offset >= 2:
         mas._offset -= 2
     elif mas._status == ERROR or not _skip_node(mas, _node(mas)):
-        mas.set_error(EBUSY)
+        mas._set_error(EBUSY)
         raise _busy(min_, max_, size)
     if mas._status in (NONE, ROOT):
         _sparse_area(mas, min_, max_, size, True)
@@ -178,7 +178,7 @@ def empty_area(mas: CursorState, min_: int, max_: int, size: int) -> None:
         raise _busy(min_, max_, size)
     code, _, node = _search(mas, size, _anode_descend, _skip_node, None)
     if code != _FOUND:
-        mas.set_error(EBUSY)
+        mas._set_error(EBUSY)
         raise _busy(min_, max_, size)
     off = mas._offset
     start = node.pivots[off - 1] + 1 if off else mas._min
@@ -270,7 +270,7 @@ def empty_area_rev(mas: CursorState, min_: int, max_: int, size: int) -> None:
     :func:`empty_area`."""
     last_node = mas._node
     if mas._status == START:
-        mas.start()
+        mas._start()
     elif mas._offset < 2 and (mas._status == ERROR or not _rewind_node(mas, _node(mas))):
         raise _busy(min_, max_, size)
     if mas._status in (NONE, ROOT):
@@ -283,7 +283,7 @@ def empty_area_rev(mas: CursorState, min_: int, max_: int, size: int) -> None:
     if code == _END:  # (6.12.117 leaves the status as it is here)
         raise _busy(min_, max_, size)
     if code == _BUSY:
-        mas.set_error(EBUSY)
+        mas._set_error(EBUSY)
         raise _busy(min_, max_, size)
     if gap_max < mas._last:
         mas._last = gap_max

@@ -200,7 +200,12 @@ class MaState(CursorState):
         self.reset()
 
     def set(self, index: int) -> None:
-        """``mas_set``: reset and point at ``index``.  O(1)."""
+        """``mas_set``: reset and point at ``index``.  O(1).
+
+        >>> from maple_tree import MapleTree
+        >>> mas = MaState(MapleTree()); mas.set(7); mas.index, mas.last, mas.status
+        (7, 7, 'start')
+        """
         index = check_key(index, "index")
         self.set_range(index, index)
 
@@ -221,13 +226,26 @@ class MaState(CursorState):
     def next(self, max: int = ULONG_MAX) -> Any:
         """``mas_next``: the next entry after the current range, starting at or
         before ``max`` (may be ZERO_ENTRY); None at the limit (``overflow``).
-        O(1) amortised."""
+        O(1) amortised.
+
+        >>> from maple_tree import MapleTree
+        >>> t = MapleTree(); t.store_range(5, 9, "x"); t.store(20, "y")
+        >>> mas = MaState(t, 6); mas.next(), (mas.index, mas.last), mas.next(), mas.status
+        ('y', (20, 20), None, 'overflow')
+        """
         max = _limit(max, "max")
         self._check_range()
         return guarded(self, next_setup, next_slot, max, False)
 
     def next_range(self, max: int = ULONG_MAX) -> Any:
-        """``mas_next_range``: like :meth:`next` but NULL ranges are returned too."""
+        """``mas_next_range``: like :meth:`next` but NULL ranges are returned
+        too.  O(1) amortised.
+
+        >>> from maple_tree import MapleTree
+        >>> t = MapleTree(); t.store_range(5, 9, "x"); t.store(20, "y")
+        >>> mas = MaState(t, 6); mas.next_range(), (mas.index, mas.last)
+        (None, (10, 19))
+        """
         max = _limit(max, "max")
         self._check_range()
         return guarded(self, next_setup, next_slot, max, True)
@@ -235,13 +253,26 @@ class MaState(CursorState):
     def prev(self, min: int = 0) -> Any:
         """``mas_prev``: the entry before the current range, ending at or after
         ``min`` (may be ZERO_ENTRY); None at the limit (``underflow``).
-        O(1) amortised."""
+        O(1) amortised.
+
+        >>> from maple_tree import MapleTree
+        >>> t = MapleTree(); t.store_range(5, 9, "x"); t.store(20, "y")
+        >>> mas = MaState(t, 20); mas.prev(), (mas.index, mas.last)
+        ('x', (5, 9))
+        """
         min = _limit(min, "min")
         self._check_range()
         return guarded(self, prev_setup, prev_slot, min, False)
 
     def prev_range(self, min: int = 0) -> Any:
-        """``mas_prev_range``: like :meth:`prev` but NULL ranges are returned too."""
+        """``mas_prev_range``: like :meth:`prev` but NULL ranges are returned
+        too.  O(1) amortised.
+
+        >>> from maple_tree import MapleTree
+        >>> t = MapleTree(); t.store_range(5, 9, "x"); t.store(20, "y")
+        >>> mas = MaState(t, 20); mas.prev_range(), (mas.index, mas.last)
+        (None, (10, 19))
+        """
         min = _limit(min, "min")
         self._check_range()
         return guarded(self, prev_setup, prev_slot, min, True)
@@ -260,20 +291,41 @@ class MaState(CursorState):
         return guarded(self, find_setup, find_step, max, False)
 
     def find_range(self, max: int = ULONG_MAX) -> Any:
-        """``mas_find_range``: like :meth:`find` but NULL ranges are returned too."""
+        """``mas_find_range``: like :meth:`find` but NULL ranges are returned
+        too.  O(1) amortised.
+
+        >>> from maple_tree import MapleTree
+        >>> t = MapleTree(); t.store_range(5, 9, "x")
+        >>> mas = MaState(t, 0); mas.find_range(), mas.find_range(), (mas.index, mas.last)
+        ('x', None, (10, 18446744073709551615))
+        """
         max = _limit(max, "max")
         self._check_range()
         return guarded(self, find_setup, next_slot, max, True)
 
     def find_rev(self, min: int = 0) -> Any:
         """``mas_find_rev``: first call, the entry at or below ``index`` down to
-        ``min``; later calls, the previous entry.  May return ZERO_ENTRY."""
+        ``min``; later calls, the previous entry.  May return ZERO_ENTRY.
+        O(1) amortised.
+
+        >>> from maple_tree import MapleTree
+        >>> t = MapleTree(); t.store_range(5, 9, "x"); t.store(20, "y")
+        >>> mas = MaState(t, 15); mas.find_rev(), mas.find_rev(), mas.find_rev()
+        ('x', None, None)
+        """
         min = _limit(min, "min")
         self._check_range()
         return guarded(self, find_rev_setup, prev_slot, min, False)
 
     def find_range_rev(self, min: int = 0) -> Any:
-        """``mas_find_range_rev``: like :meth:`find_rev` with NULL ranges too."""
+        """``mas_find_range_rev``: like :meth:`find_rev` with NULL ranges too.
+        O(1) amortised.
+
+        >>> from maple_tree import MapleTree
+        >>> t = MapleTree(); t.store_range(5, 9, "x")
+        >>> mas = MaState(t, 15); mas.find_range_rev(), mas.find_range_rev(), (mas.index, mas.last)
+        ('x', None, (0, 4))
+        """
         min = _limit(min, "min")
         self._check_range()
         return guarded(self, find_rev_setup, prev_slot, min, True)
@@ -305,7 +357,17 @@ class MaState(CursorState):
                 entry = self.find(max)
 
     def for_each_rev(self, min: int = 0) -> Iterator[Any]:
-        """``mas_for_each_rev``: yield every entry down to ``min``."""
+        """``mas_for_each_rev``: yield every entry down to ``min`` (ZERO_ENTRY
+        included), :meth:`find_rev` by :meth:`find_rev`.  O(1) amortised per
+        entry.
+
+        >>> from maple_tree import MapleTree
+        >>> t = MapleTree()
+        >>> for i in range(3):
+        ...     t.store_range(10 * i, 10 * i + 4, i)
+        >>> list(MaState(t, 100).for_each_rev(5))
+        [2, 1]
+        """
         min = _limit(min, "min")
         while True:
             entry = self.find_rev(min)
@@ -335,13 +397,24 @@ class MaState(CursorState):
         return cursor_store(self, entry)
 
     def store_gfp(self, entry: Any) -> None:
-        """``mas_store_gfp``: :meth:`store` without the return value."""
+        """``mas_store_gfp``: :meth:`store` without the return value.  O(log n).
+
+        >>> from maple_tree import MapleTree
+        >>> t = MapleTree(); MaState(t, 3, 4).store_gfp("a"); list(t)
+        [(3, 4, 'a')]
+        """
         self._check_write(entry)
         cursor_store(self, entry)
 
     def erase(self) -> Any:
         """``mas_erase``: erase the whole range holding ``index``; return its
-        entry (None if it was empty).  Always walks from the root.  O(log n)."""
+        entry (None if it was empty).  Always walks from the root.  O(log n).
+
+        >>> from maple_tree import MapleTree
+        >>> t = MapleTree(); t.store_range(5, 9, "x")
+        >>> mas = MaState(t, 7); mas.erase(), (mas.index, mas.last), t.load(7)
+        ('x', (0, 18446744073709551615), None)
+        """
         self._check_range()
         return cursor_erase(self)
 
@@ -366,7 +439,14 @@ class MaState(CursorState):
 
     def empty_area_rev(self, min: int, max: int, size: int) -> None:
         """``mas_empty_area_rev``: the highest free run of ``size`` keys inside
-        ``[min, max]``; same contract as :meth:`empty_area`."""
+        ``[min, max]``; same contract as :meth:`empty_area`.  O(log n) on
+        allocation trees.
+
+        >>> from maple_tree import MapleTree, MT_FLAGS_ALLOC_RANGE
+        >>> t = MapleTree(MT_FLAGS_ALLOC_RANGE); t.store_range(900, 999, "a")
+        >>> mas = MaState(t); mas.empty_area_rev(0, 999, 10); mas.index, mas.last
+        (890, 899)
+        """
         min, max, size = check_window(min, max, size)
         self._check_range()
         empty_area_rev(self, min, max, size)

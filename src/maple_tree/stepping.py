@@ -18,7 +18,7 @@ A setup returns ``(done, entry)``: ``done`` means the call is answered
 (``entry``) without a step.  :func:`guarded` runs the pair and undoes a call
 that Linux 6.12.117 would crash on (:class:`~maple_tree.errors.StateError`).
 A step that finds the tree written since the state loaded its node walks again
-first (:meth:`~maple_tree.cursor.CursorState.rewalk`): forward from the end of
+first (:meth:`~maple_tree.cursor.CursorState._rewalk`): forward from the end of
 the current range, backward from its start, as ``mas_rewalk_if_dead`` does.
 
 >>> from maple_tree import MapleTree
@@ -77,15 +77,15 @@ def guarded(mas: CursorState, setup: Setup, step: Step, limit: int, empty: bool)
             mas._tree._root, Node):
         # the direct root this status describes has grown into nodes: go on from
         # the slot holding the range, as a state whose node was rewritten does
-        mas.rewalk(mas._index if step is prev_slot else mas._last)
+        mas._rewalk(mas._index if step is prev_slot else mas._last)
         done, entry = setup(mas, limit)
         return entry if done else step(mas, limit, empty)
-    snap = mas.snapshot()
+    snap = mas._snapshot()
     try:
         done, entry = setup(mas, limit)
         return entry if done else step(mas, limit, empty)
     except StateError:
-        mas.restore(snap)
+        mas._restore(snap)
         raise
 
 
@@ -127,9 +127,9 @@ def next_slot(mas: CursorState, max_: int, empty: bool) -> Any:
     before it could read past the node."""
     node = mas._node
     if node is None:
-        node = mas.require_node()  # raises
+        node = mas._require_node()  # raises
     if mas._seen != mas._tree._writes:  # written meanwhile: from the end of the range
-        node = mas.rewalk(mas._last)
+        node = mas._rewalk(mas._last)
     pivots = node.pivots
     off = mas._offset
     end = mas._end
@@ -171,9 +171,9 @@ def prev_slot(mas: CursorState, min_: int, empty: bool) -> Any:
     """``mas_prev_slot``: the previous slot's entry (NULL ranges skipped
     unless ``empty``); None and status ``underflow`` at ``min_``.  O(1)
     amortised."""
-    node = mas.require_node()
+    node = mas._require_node()
     if mas._seen != mas._tree._writes:  # written meanwhile: from the start of the range
-        node = mas.rewalk(mas._index)
+        node = mas._rewalk(mas._index)
     pivots = node.pivots
     if mas._min <= min_:
         start = pivots[mas._offset - 1] + 1 if mas._offset else mas._min

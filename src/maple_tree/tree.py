@@ -83,22 +83,31 @@ class MapleTree(TreeCore):
     # -- attributes -------------------------------------------------------------------------
     @property
     def flags(self) -> int:
-        """The tree's ``ma_flags`` without the height bits (``mt_attr``)."""
+        """The tree's ``ma_flags`` without the height bits (``mt_attr``).  O(1).
+
+        >>> MapleTree(MT_FLAGS_ALLOC_RANGE).flags
+        1
+        """
         return self._flags
 
     @property
     def height(self) -> int:
-        """``mt_height``: 0 for an empty tree or a direct root, else node levels."""
+        """``mt_height``: 0 for an empty tree or a direct root, else node
+        levels.  O(1).
+
+        >>> t = MapleTree(); t.store(5, "x"); t.height
+        1
+        """
         return self._height
 
     @property
     def is_alloc(self) -> bool:
-        """True for an allocation tree (``MT_FLAGS_ALLOC_RANGE``)."""
+        """True for an allocation tree (``MT_FLAGS_ALLOC_RANGE``).  O(1)."""
         return self._alloc
 
     @property
     def in_rcu(self) -> bool:
-        """``mt_in_rcu``."""
+        """``mt_in_rcu``: ``MT_FLAGS_USE_RCU`` is set.  O(1)."""
         return bool(self._flags & MT_FLAGS_USE_RCU)
 
     def set_in_rcu(self) -> None:
@@ -113,7 +122,11 @@ class MapleTree(TreeCore):
         self._flags |= MT_FLAGS_USE_RCU
 
     def clear_in_rcu(self) -> None:
-        """``mt_clear_in_rcu``: clear ``MT_FLAGS_USE_RCU``.  O(1)."""
+        """``mt_clear_in_rcu``: clear ``MT_FLAGS_USE_RCU``.  O(1).
+
+        >>> t = MapleTree(MT_FLAGS_USE_RCU); t.clear_in_rcu(); t.in_rcu
+        False
+        """
         self._flags &= ~MT_FLAGS_USE_RCU
 
     @property
@@ -175,7 +188,12 @@ class MapleTree(TreeCore):
         return default if entry is None else entry
 
     def __contains__(self, index: int) -> bool:
-        """``index in tree``: the key holds an entry (ZERO_ENTRY counts as empty)."""
+        """``index in tree``: the key holds an entry (ZERO_ENTRY counts as
+        empty).  O(log n).
+
+        >>> t = MapleTree(); t.store_range(1, 5, "x"); 3 in t, 6 in t
+        (True, False)
+        """
         return self.load(index) is not None
 
     # -- searches -----------------------------------------------------------------------------
@@ -224,7 +242,7 @@ class MapleTree(TreeCore):
         previous range ended at ULONG_MAX (the kernel's cursor wrapped), so None.
 
         Use it to continue a search: pass ``(last + 1) & ULONG_MAX`` of the
-        previous result.
+        previous result.  O(log n + skipped slots).
 
         >>> t = MapleTree(); t.store_range(10, 20, "x"); t.find_after(0)
         """
@@ -473,6 +491,7 @@ class MapleTree(TreeCore):
 
     def store(self, index: int, entry: Any) -> None:
         """``mtree_store``: :meth:`store_range` of the single key ``index``.
+        O(log n).
 
         >>> t = MapleTree(); t.store(7, "x"); t.load(7)
         'x'
@@ -495,7 +514,12 @@ class MapleTree(TreeCore):
         store(self, first, last, check_entry(entry), insert=True)
 
     def insert(self, index: int, entry: Any) -> None:
-        """``mtree_insert``: :meth:`insert_range` of the single key ``index``."""
+        """``mtree_insert``: :meth:`insert_range` of the single key ``index``.
+        O(log n).
+
+        >>> t = MapleTree(); t.insert(4, "x"); t.load(4)
+        'x'
+        """
         index = check_key(index, "index")
         store(self, index, index, check_entry(entry), insert=True)
 
@@ -567,7 +591,7 @@ class MapleTree(TreeCore):
         return alloc_range(self, size, entry, min, max, rev=False)
 
     def alloc_rrange(self, size: int, entry: Any, min: int = 0, max: int = ULONG_MAX) -> int:
-        """``mtree_alloc_rrange``: like :meth:`alloc_range`, highest fit.
+        """``mtree_alloc_rrange``: like :meth:`alloc_range`, highest fit.  O(log n).
 
         >>> t = MapleTree(MT_FLAGS_ALLOC_RANGE); t.alloc_rrange(16, "top", 0, 4095)
         4080
@@ -641,5 +665,10 @@ class MapleTree(TreeCore):
 
     def dump(self, fmt: str = "hex") -> str:
         """``mt_dump``: the tree as text in the kernel's layout (``fmt`` hex or
-        dec); see ``docs/api.md`` for how to read it.  O(n)."""
+        dec); see ``docs/api.md`` for how to read it.  O(n).
+
+        >>> t = MapleTree(); t.store(0, 7); print(t.dump("dec"), end="")
+        maple_tree(0x10) flags 0, height 0 root 0xf
+        0: value 7 (0x7) [0xf]
+        """
         return dump_tree(self, fmt)
