@@ -52,7 +52,7 @@ from .cursor import (
 )
 from .errors import StateError
 from .node import Node, node_min
-from .walk import next_node, prev_node
+from .walk import neighbour
 
 __all__ = ["next_setup", "prev_setup", "find_setup", "find_rev_setup", "next_slot",
            "prev_slot", "find_step", "guarded", "Setup", "Step"]
@@ -99,7 +99,7 @@ def _beside_leaf(mas: CursorState, node: Node, limit: int, forward: bool) -> Nod
     if (mas._max >= limit) if forward else (not mas._min or mas._min - 1 < limit):
         mas._status = OVERFLOW if forward else UNDERFLOW
         return None
-    leaf = next_node(node) if forward else prev_node(node)
+    leaf = neighbour(node, forward)
     if leaf is None:
         mas._status = OVERFLOW if forward else UNDERFLOW
         return None

@@ -32,7 +32,7 @@ from typing import final
 from .constants import LEAF_64, ULONG_MAX
 from .node import Node, node_min
 
-__all__ = ["Pos", "leaf_of", "next_node", "prev_node", "iter_leaves",
+__all__ = ["Pos", "leaf_of", "neighbour", "next_node", "prev_node", "iter_leaves",
            "parent_position", "ascend", "descend", "prev_sibling", "next_sibling"]
 
 
@@ -50,9 +50,11 @@ def leaf_of(node: Node, index: int) -> Node:
     return node
 
 
-def _neighbour(node: Node, forward: bool) -> Node | None:
-    """The node beside ``node`` on the same level: climb to the first
-    ancestor with a slot on that side, then descend its near edge."""
+def neighbour(node: Node, forward: bool) -> Node | None:
+    """The node after (``forward``) or before ``node`` on the same level, or
+    None at the edge: climb to the first ancestor with a slot on that side,
+    then descend its near edge.  :func:`next_node` and :func:`prev_node`
+    name the two directions.  O(1) amortised over a walk of a level."""
     level = 0
     parent = node.parent
     while parent is not None:
@@ -81,14 +83,14 @@ def next_node(node: Node) -> Node | None:
     >>> next_node(parent.slots[0]) is parent.slots[1], next_node(parent.slots[1])
     (True, None)
     """
-    return _neighbour(node, True)
+    return neighbour(node, True)
 
 
 def prev_node(node: Node) -> Node | None:
     """The node left of ``node`` on the same level, or None at the left edge
     (``mas_prev_node`` without its limit).  The new node's max is ``node``'s
     min - 1.  O(1) amortised over a walk of a level."""
-    return _neighbour(node, False)
+    return neighbour(node, False)
 
 
 def iter_leaves(root: Node, index: int = 0) -> Iterator[tuple[Node, int]]:
