@@ -69,3 +69,40 @@ def test_root_status_cursor_after_a_write_elsewhere(method, grown):
     expected = fresh.next() if forward else fresh.prev()
     got = getattr(mas, method)()
     assert (got, mas.index, mas.last) == (expected, fresh.index, fresh.last)
+
+
+class Hostile:
+    """An entry like a numpy array: ``==`` and truth testing raise."""
+
+    def __eq__(self, other):
+        raise ValueError("the truth value of an array is ambiguous")
+
+    __hash__ = object.__hash__
+
+    def __bool__(self):
+        raise ValueError("the truth value of an array is ambiguous")
+
+
+@pytest.mark.parametrize("flags", [0, MT_FLAGS_ALLOC_RANGE])
+def test_entries_whose_eq_raises(flags):
+    """The tree compares entries by identity only: validate(), len, iteration,
+    the views and every write path work with entries whose ``__eq__`` and
+    ``__bool__`` raise."""
+    from maple_tree import MaState
+    t = MapleTree(flags)
+    objs = [Hostile() for _ in range(300)]
+    for i, obj in enumerate(objs):
+        t.store_range(10 * i, 10 * i + 5, obj)
+        if i % 7 == 0:
+            t.store_range(10 * i + 2, 10 * i + 3, None)
+    t.validate()
+    for i in range(0, 300, 3):
+        t.erase(10 * i)
+    t.store_range(1000, 1900, objs[0])   # a spanning store
+    t.validate()
+    assert len(t) == sum(1 for _ in t) == len(list(reversed(t)))
+    assert t.load(1500) is objs[0] and t.find(1000)[2] is objs[0]
+    assert len(list(t.items(0, 999))) > 0 and t.same_shape(t.dup())
+    mas = MaState(t, 0)
+    assert sum(1 for _ in mas.for_each()) == len(t)
+    t.structure(), t.dump()

@@ -409,9 +409,8 @@ class MapleTree(TreeCore):
         count = 0
         for leaf, _ in iter_leaves(root, 0):
             slots = leaf.slots
-            count += len(slots) - sum(map(is_, slots, repeat(None)))
-            if ZERO_ENTRY in slots:  # rare: count the reservations out, by identity
-                count -= sum(map(is_, slots, repeat(ZERO_ENTRY)))
+            count += (len(slots) - sum(map(is_, slots, repeat(None)))
+                      - sum(map(is_, slots, repeat(ZERO_ENTRY))))  # by identity, not ==
         return count
 
     def __bool__(self) -> bool:
