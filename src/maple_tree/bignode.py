@@ -9,7 +9,7 @@ be written as.  The helpers are the kernel's ``mas_mab_cp`` (copy a node in),
 ``mab_mas_cp`` (write a node out).
 
 >>> bn = BigNode(LEAF_64, list(range(17)), list(range(16)) + [None])
->>> calc_split(bn, 16)   # 17 entries ending in NULL: left takes 0..8
+>>> calc_split(bn)   # 17 entries ending in NULL: left takes 0..8
 (8, 0)
 """
 from __future__ import annotations
@@ -79,42 +79,55 @@ def append_child(bn: BigNode, pos: Pos | None) -> None:
     bn.piv.append(pos.max)
 
 
-def no_null_split(bn: BigNode, split: int, slot_count: int, b_end: int) -> int:
-    """``mab_no_null_split``: never end a node on a NULL entry.
+def no_null_split(bn: BigNode, split: int, right_keep: int) -> int:
+    """``mab_no_null_split``: never end a node on a NULL entry.  If entry
+    ``split`` of ``bn`` is NULL, move the cut one entry right when the left
+    node has room and more than ``right_keep`` entries stay to the right of
+    it, else one entry left.  O(1).
 
-    ``b_end`` is the kernel's ``b_node->b_end`` at the call, which is the last
-    index on most paths but the count after a right push.
+    ``right_keep`` is ``mt_min_slots`` of the node type, except after a push
+    to the right sibling, where Linux 6.12.117 compares with the entry count
+    instead of the last index and so allows one entry fewer (``min - 1``).
+
+    >>> bn = BigNode(LEAF_64, list(range(20)), [1, 2, 3, None] + list(range(16)))
+    >>> no_null_split(bn, 3, 6), no_null_split(bn, 2, 6)
+    (4, 2)
     """
     if bn.slot[split] is None:
-        if split < slot_count - 1 and b_end - split > MT_MIN_SLOTS[bn.type]:
+        last = len(bn.piv) - 1
+        if split < MT_SLOTS[bn.type] - 1 and last - split > right_keep:
             return split + 1
         return split - 1
     return split
 
 
-def calc_split(bn: BigNode, b_end: int, bulk: bool = False) -> tuple[int, int]:
-    """``mab_calc_split`` of Linux 6.12.117: ``(split, mid_split)``.
+def calc_split(bn: BigNode, bulk: bool = False) -> tuple[int, int]:
+    """``mab_calc_split`` of Linux 6.12.117: ``(split, mid_split)`` for the
+    entries of ``bn``.  O(1).
 
-    ``b_end`` is the index of the last entry.  The left node takes entries
-    ``0..split``; with a three-way split (``mid_split`` > 0) the middle node
-    takes ``split+1..mid_split``.  Bulk mode favours the left node.  There is
-    no "dense key" shift in 6.12.117 (see the spec's correction box).
+    The left node takes entries ``0..split``; with a three-way split
+    (``mid_split`` > 0) the middle node takes ``split+1..mid_split``.  Bulk
+    mode favours the left node: the right one gets ``mt_min_slots`` entries
+    (one more when that would cut at a NULL).  There is no "dense key" shift
+    in 6.12.117 (the split is half the entries, then the NULL rule).
     """
-    slot_count = MT_SLOTS[bn.type]
+    last = len(bn.piv) - 1
+    min_slots = MT_MIN_SLOTS[bn.type]
     if bulk:
-        split = b_end - MT_MIN_SLOTS[bn.type]
+        split = last - min_slots
         if bn.type == LEAF_64 and bn.slot[split] is None:
             split -= 1
         return split, 0
-    split = b_end // 2
-    if b_end >= 2 * slot_count or (bn.slot[split] is None and b_end >= 2 * slot_count - 1):
-        split = b_end // 3
+    slot_count = MT_SLOTS[bn.type]
+    split = last // 2
+    if last >= 2 * slot_count or (bn.slot[split] is None and last >= 2 * slot_count - 1):
+        split = last // 3
         mid = split * 2
     else:
         mid = 0
-    split = no_null_split(bn, split, slot_count, b_end)
+    split = no_null_split(bn, split, min_slots)
     if mid:
-        mid = no_null_split(bn, mid, slot_count, b_end)
+        mid = no_null_split(bn, mid, min_slots)
     return split, mid
 
 

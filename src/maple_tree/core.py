@@ -17,10 +17,14 @@ The fields are package-internal (underscored); users read them through
 * ``_flags``: the ``MT_FLAGS_*`` bits (the height is kept apart);
 * ``_alloc``: ``MT_FLAGS_ALLOC_RANGE`` is set (internal nodes are
   ``arange_64`` and keep gaps);
-* ``_bulk``: bulk mode (``MA_STATE_BULK``): splits favour the left node and
-  short nodes are not rebalanced;
+* ``_bulk``: the write in progress is a bulk-mode write (the kernel's
+  ``MA_STATE_BULK`` of the writing cursor): splits favour the left node and
+  short nodes are not rebalanced; ``_bulk_leaf_split``: such a write split a
+  leaf (the kernel then sets ``MA_STATE_REBALANCE`` on the cursor);
 * ``_writes``: bumped by every write, so that iterators and cursors that
-  hold a position can tell that the tree changed under them.
+  hold a position can tell that the tree changed under them;
+* ``_nodes_made`` / ``_nodes_freed``: the nodes the tree has allocated and
+  freed since it was made (what the kernel pays for), for ``stats()``.
 
 >>> core = TreeCore(0)
 >>> core._root is None, core._height, core._writes
@@ -41,7 +45,8 @@ class TreeCore:
     checks what a user passes.  O(1).
     """
 
-    __slots__ = ("_root", "_height", "_flags", "_alloc", "_bulk", "_writes", "__weakref__")
+    __slots__ = ("_root", "_height", "_flags", "_alloc", "_bulk", "_bulk_leaf_split", "_writes",
+                 "_nodes_made", "_nodes_freed", "__weakref__")
 
     def __init__(self, flags: int) -> None:
         self._root: Node | RootEntry | None = None
@@ -49,4 +54,7 @@ class TreeCore:
         self._flags: int = flags
         self._alloc: bool = bool(flags & MT_FLAGS_ALLOC_RANGE)
         self._bulk: bool = False
+        self._bulk_leaf_split: bool = False
         self._writes: int = 0
+        self._nodes_made: int = 0
+        self._nodes_freed: int = 0

@@ -65,12 +65,15 @@ class CursorState:
     read); ``_status`` (an int status above); ``_errno`` (why a search
     failed); ``_seen`` (the tree's write counter when the root was loaded);
     ``_unordered`` (a caller assigned ``index``/``last`` one at a time, and
-    ``index <= last`` is still to be checked).
+    ``index <= last`` is still to be checked); ``_bulk`` and
+    ``_bulk_rebalance`` (the kernel's ``MA_STATE_BULK`` and
+    ``MA_STATE_REBALANCE``: bulk mode, and a bulk split of a leaf that asks
+    :func:`~maple_tree.cursorwrite.destroy` for a final check).
     Arguments are trusted: ``MaState`` checks what users pass.
     """
 
     __slots__ = ("_tree", "_index", "_last", "_node", "_min", "_max", "_offset", "_end", "_status",
-                 "_errno", "_seen", "_unordered")
+                 "_errno", "_seen", "_unordered", "_bulk", "_bulk_rebalance")
 
     def __init__(self, tree: TreeCore, index: int, last: int) -> None:
         self._tree: TreeCore = tree
@@ -85,6 +88,8 @@ class CursorState:
         self._errno: int = 0
         self._seen: int = tree._writes
         self._unordered: bool = False
+        self._bulk: bool = False
+        self._bulk_rebalance: bool = False
 
     # -- statuses without a walk ------------------------------------------------
     def reset(self) -> None:

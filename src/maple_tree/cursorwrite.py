@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .constants import LEAF_64, ULONG_MAX
-from .cursor import ACTIVE, NONE, OVERFLOW, PAUSE, START, UNDERFLOW, CursorState
-from .node import Node
+from .constants import LEAF_64, MT_MIN_SLOTS, ULONG_MAX
+from .cursor import ACTIVE, ERROR, NONE, OVERFLOW, PAUSE, START, UNDERFLOW, CursorState
+from .node import Node, node_min
+from .rebalance import destroy_rebalance
 from .write import (
     SETTLE_EXPAND,
     SETTLE_KEEP,
@@ -33,7 +34,7 @@ from .write import (
     store,
 )
 
-__all__ = ["cursor_store", "cursor_erase", "settle", "prealloc_setup"]
+__all__ = ["cursor_store", "cursor_erase", "settle", "prealloc_setup", "bulk_begin", "destroy"]
 
 
 def prealloc_setup(mas: CursorState, entry: Any) -> None:
@@ -81,26 +82,75 @@ def settle(mas: CursorState, result: WriteResult) -> None:
     mas._seen = tree._writes
 
 
-def cursor_store(mas: CursorState, entry: Any) -> Any:
-    """``mas_store``: store ``entry`` (checked by the caller) over
-    ``[index, last]`` and return the entry found at ``index`` (None for a
-    spanning store).  ``index``/``last`` may widen when NULL ranges merge.
-    O(log n)."""
-    prealloc_setup(mas, entry)
-    content = mas._start()
-    result = store(mas._tree, mas._index, mas._last, entry, root_content=content)
+def _write(mas: CursorState, entry: Any, content: Any) -> Any:
+    """Store ``entry`` over the state's range, as a bulk-mode write when the
+    state is in bulk mode; settle the state; return the entry found."""
+    tree = mas._tree
+    tree._bulk = mas._bulk
+    tree._bulk_leaf_split = False
+    try:
+        result = store(tree, mas._index, mas._last, entry, root_content=content)
+    finally:
+        if tree._bulk_leaf_split:
+            mas._bulk_rebalance = True  # MA_STATE_REBALANCE
+        tree._bulk = tree._bulk_leaf_split = False
     settle(mas, result)
     return result.content
 
 
+def cursor_store(mas: CursorState, entry: Any) -> Any:
+    """``mas_store``: store ``entry`` (checked by the caller) over
+    ``[index, last]`` and return the entry found at ``index`` (None for a
+    spanning store).  ``index``/``last`` may widen when NULL ranges merge.
+    Bulk mode goes on.  O(log n)."""
+    prealloc_setup(mas, entry)
+    return _write(mas, entry, mas._start())
+
+
 def cursor_erase(mas: CursorState) -> Any:
     """``mas_erase``: erase the whole range holding ``index`` and return its
-    entry (None if it was empty).  Always walks from the root.  O(log n)."""
+    entry (None if it was empty).  Always walks from the root; when it erases
+    something it ends bulk mode (:func:`destroy`).  O(log n)."""
     mas._status = START
     entry = mas._state_walk()
     if entry is None:
         return None
     mas.reset()
-    content = mas._start()
-    settle(mas, store(mas._tree, mas._index, mas._last, None, root_content=content))
+    _write(mas, None, mas._start())
+    destroy(mas)
     return entry
+
+
+def bulk_begin(mas: CursorState) -> None:
+    """``mas_expected_entries``: bulk mode, for loading entries in ascending
+    order through this state (``MA_STATE_BULK``; the kernel also preallocates
+    nodes, which Python does not need).  O(1)."""
+    mas._bulk = True
+
+
+def destroy(mas: CursorState) -> None:
+    """``mas_destroy``: end bulk mode.  If a bulk split asked for it, first
+    walk to ``index`` and, when that leaf holds fewer than ``min - 1``
+    entries, move entries into it from its left sibling
+    (``mas_destroy_rebalance``).  Raises :class:`StateError`, changing
+    nothing, where Linux 6.12.117 would walk from a node the state does not
+    hold.  O(log n)."""
+    if mas._bulk_rebalance:
+        if mas._status == ERROR:
+            mas.reset()
+        if mas._status != START:
+            mas._require_node()  # a state without a node cannot walk: the kernel crashes
+        mas._start()
+        node = mas._node
+        assert node is not None
+        if not node_min(node) <= mas._index <= node.pivots[-1]:
+            mas.reset()  # (the kernel would walk from a node not holding index)
+            mas._start()
+        mas._range_walk()
+        leaf = mas._node
+        assert leaf is not None
+        if mas._end + 1 < MT_MIN_SLOTS[leaf.type] - 1 and destroy_rebalance(mas._tree, leaf):
+            mas._tree._writes += 1
+            mas.reset()  # (the kernel leaves the state on the parent node)
+        mas._bulk_rebalance = False
+    mas._bulk = False

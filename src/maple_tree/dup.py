@@ -3,46 +3,126 @@
 A copy has the same shape as the original (node types, pivots, gaps,
 height) and shares its entry objects, as the kernel's copy shares the
 pointers it stores; the nodes themselves are new, so the two trees evolve
-independently.
+independently.  Two orders build the same copy:
+
+* :func:`copy_depth_first`, the kernel's ``mas_dup_build``: each node, then
+  its subtrees one after the other;
+* :func:`copy_breadth_first`, the order proposed on the maple-tree list when
+  fork's duplication was designed: a whole level, then the level below.
+
+``benchmarks/building.py`` measures both; :func:`dup_into` uses the faster
+(see ``docs/building.md``).
 
 >>> from maple_tree import MapleTree
 >>> t = MapleTree()
 >>> for i in range(40):
 ...     t.store_range(10 * i, 10 * i + 5, i)
+>>> a, b = copy_depth_first(t._root), copy_breadth_first(t._root)
 >>> c = MapleTree(); dup_into(t, c)
 >>> c.structure() == t.structure(), c._root is t._root
 (True, False)
 """
 from __future__ import annotations
 
-from .constants import LEAF_64
+from collections.abc import Callable
+from typing import Any
+
+from .constants import LEAF_64, MT_FLAGS_USE_RCU
 from .core import TreeCore
+from .entries import ZERO_ENTRY
 from .node import Node, RootEntry
+from .state import MaState
 
-__all__ = ["copy_subtree", "dup_into"]
+__all__ = ["copy_depth_first", "copy_breadth_first", "dup_into", "fork_into", "CopyOrder",
+           "CopyEntry"]
+
+#: what fork asks for each range: ``(first, last, entry) -> the copy's entry``
+#: (None drops the range from the copy)
+CopyEntry = Callable[[int, int, Any], Any]
+
+#: a way to copy a subtree: ``(root of the subtree) -> (its copy, nodes made)``
+CopyOrder = Callable[[Node], "tuple[Node, int]"]
 
 
-def copy_subtree(node: Node) -> Node:
-    """Copy ``node`` and everything below it, depth first (``mas_dup_build``);
-    entries are shared.  O(nodes below)."""
-    new = Node(node.type, node.pivots[:], node.slots[:],
-               node.gaps[:] if node.gaps is not None else None)
-    if node.type != LEAF_64:
-        slots = new.slots
-        for i, child in enumerate(slots):
-            copy = copy_subtree(child)
-            copy.parent = new
-            copy.parent_slot = i
-            slots[i] = copy
+def _clone(node: Node, parent: Node | None, slot: int) -> Node:
+    """A new node with ``node``'s type, pivots, slots and gaps (lists copied,
+    entries shared), hanging from ``parent`` at ``slot``.  O(slots)."""
+    gaps = node.gaps
+    new = Node(node.type, node.pivots[:], node.slots[:], None if gaps is None else gaps[:])
+    new.parent = parent
+    new.parent_slot = slot
     return new
 
 
-def dup_into(src: TreeCore, dst: TreeCore) -> None:
+def copy_depth_first(root: Node) -> tuple[Node, int]:
+    """Copy ``root``'s subtree in depth-first pre-order (``mas_dup_build``);
+    return the copy and the number of nodes made.  O(nodes)."""
+    top = _clone(root, None, 0)
+    made = 1
+    stack = [top] if top.type != LEAF_64 else []
+    while stack:
+        node = stack.pop()
+        slots = node.slots
+        for i, child in enumerate(slots):
+            slots[i] = _clone(child, node, i)
+        made += len(slots)
+        if slots[0].type != LEAF_64:
+            stack += reversed(slots)  # the leftmost child is copied next
+    return top, made
+
+
+def copy_breadth_first(root: Node) -> tuple[Node, int]:
+    """Copy ``root``'s subtree level by level; return the copy and the number
+    of nodes made.  O(nodes)."""
+    top = _clone(root, None, 0)
+    made = 1
+    level = [top]
+    while level[0].type != LEAF_64:
+        below: list[Node] = []
+        for node in level:
+            slots = node.slots
+            for i, child in enumerate(slots):
+                slots[i] = _clone(child, node, i)
+            below += slots
+        made += len(below)
+        level = below
+    return top, made
+
+
+def dup_into(src: TreeCore, dst: TreeCore, order: CopyOrder = copy_breadth_first) -> None:
     """Make the empty tree ``dst`` a node-for-node copy of ``src``
-    (``__mt_dup``).  O(n)."""
+    (``__mt_dup``), copying nodes in ``order``.  O(n)."""
     root = src._root
     if isinstance(root, RootEntry):
         dst._root = RootEntry(root.entry)
     elif root is not None:
-        dst._root = copy_subtree(root)
+        dst._root, made = order(root)
+        dst._nodes_made += made
     dst._height = src._height
+
+
+def fork_into(src: TreeCore, dst: TreeCore, copy: CopyEntry) -> None:
+    """What ``dup_mmap`` does to a new process's tree: make the empty tree
+    ``dst`` a node-for-node copy of ``src`` (:func:`dup_into`), then walk the
+    copy with one cursor and store ``copy(first, last, entry)`` over each
+    range (an exact fit), or NULL where ``copy`` returns None (a
+    ``VM_DONTCOPY`` area: the store merges NULL neighbours and may rebalance).
+    ``ZERO_ENTRY`` ranges are left alone.  The copy is out of RCU mode
+    during the walk and back in it after, if ``src`` was.  Whatever ``copy``
+    raises propagates; ``src`` is never changed.  O(n) plus the dropped
+    ranges' stores.
+    """
+    dup_into(src, dst)
+    rcu = dst._flags & MT_FLAGS_USE_RCU
+    dst._flags &= ~MT_FLAGS_USE_RCU
+    mas = MaState(dst, 0)
+    for entry in mas.for_each():
+        if entry is ZERO_ENTRY:
+            continue
+        replacement = copy(mas.index, mas.last, entry)
+        if replacement is None:
+            mas.store_gfp(None)
+        else:
+            mas.store(replacement)
+    mas.destroy()
+    dst._flags |= rcu

@@ -55,10 +55,13 @@ def replace_subtree(tree: TreeCore, old: Node | None, new: Node, new_height: int
         new.parent = parent
         new.parent_slot = old.parent_slot
         parent.slots[old.parent_slot] = new
+    made = 0
     for node in new_nodes:
+        made += 1
         if node.type != LEAF_64:
             adopt_children(node)
+    tree._nodes_made += made
     if replaced is not None:
-        kill_subtree(replaced)  # after adoption: reused children survive
+        tree._nodes_freed += kill_subtree(replaced)  # after adoption: reused children survive
     if tree._alloc and new.type != LEAF_64:
         update_gap(new, min_)

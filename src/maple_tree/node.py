@@ -101,15 +101,17 @@ def kill_node(node: Node) -> None:
     node.parent = None
 
 
-def kill_subtree(top: Node) -> None:
+def kill_subtree(top: Node) -> int:
     """``mte_destroy_walk``: :func:`kill_node` ``top`` and every node below it
-    that still points back at its parent there.  O(nodes killed x slots).
+    that still points back at its parent there, and return how many died.
+    O(nodes killed x slots).
 
     In an intact tree that is the whole subtree.  After a rebuild, children
     that a new node adopted point at it instead, so they are kept: only what
     the rebuild dropped dies (``mas_topiary_replace``).
     """
     stack: list[Node] = [top]
+    killed = 0
     while stack:
         node = stack.pop()
         if node.type != LEAF_64:
@@ -117,6 +119,8 @@ def kill_subtree(top: Node) -> None:
                 if child.parent is node:
                     stack.append(child)
         kill_node(node)
+        killed += 1
+    return killed
 
 
 def node_min(node: Node) -> int:

@@ -37,13 +37,14 @@ from .bignode import (
     node_from_big,
     prepend_node,
 )
-from .constants import MT_MIN_SLOTS, MT_SLOTS, ULONG_MAX
+from .constants import LEAF_64, MT_MIN_SLOTS, MT_SLOTS, ULONG_MAX
 from .core import TreeCore
+from .gaps import update_gap
 from .install import replace_subtree
-from .node import Node
+from .node import Node, node_min
 from .walk import Pos, ascend, descend, next_sibling, prev_sibling
 
-__all__ = ["rebalance", "spanning_rebalance"]
+__all__ = ["rebalance", "spanning_rebalance", "destroy_rebalance"]
 
 
 def _pull_neighbour(bn: BigNode, orig_l: Pos, orig_r: Pos, l: Pos) -> bool:
@@ -128,7 +129,8 @@ def spanning_rebalance(tree: TreeCore, bn: BigNode, orig_l: Pos, orig_r: Pos,
         if b_end < MT_SLOTS[ntype]:
             split, mid, has_right = b_end, 0, False
         else:
-            split, mid = calc_split(bn, b_end, bulk)
+            split, mid = calc_split(bn, bulk)
+            tree._bulk_leaf_split |= bulk and ntype == LEAF_64
             has_right = True
         left = node_from_big(bn, 0, split, ntype)
         new_nodes.append(left)
@@ -197,3 +199,36 @@ def rebalance(tree: TreeCore, mas: Pos, bn: BigNode) -> None:
         prepend_node(bn, l.node)
         l.index = l.last = l.min
     spanning_rebalance(tree, bn, l, r, tree._height)
+
+
+def destroy_rebalance(tree: TreeCore, leaf: Node) -> bool:
+    """``mas_destroy_rebalance``: the end of a bulk load left ``leaf`` (the
+    leaf the loading cursor is on, normally the last) with fewer entries than
+    a node should keep; move the entries after the middle of its left sibling
+    into it (the sibling keeps slots ``0..8``, ``0..9`` if slot 8 is NULL).
+    Returns False, changing nothing, if ``leaf`` has no left sibling.
+    O(slots + height).
+
+    Outside RCU mode the two leaves are rewritten in place, as in the kernel;
+    in RCU mode they get new lists.
+    """
+    parent = leaf.parent
+    slot = leaf.parent_slot
+    if parent is None or not slot:
+        return False
+    left: Node = parent.slots[slot - 1]
+    split = MT_SLOTS[LEAF_64] // 2
+    if left.slots[split] is None:
+        split += 1
+    leaf.pivots = left.pivots[split + 1:] + leaf.pivots
+    leaf.slots = left.slots[split + 1:] + leaf.slots
+    leaf.end = len(leaf.pivots) - 1
+    left.pivots = left.pivots[:split + 1]
+    left.slots = left.slots[:split + 1]
+    left.end = split
+    parent.pivots[slot - 1] = left.pivots[-1]
+    if tree._alloc:
+        left_min = node_min(left)
+        update_gap(left, left_min)
+        update_gap(leaf, left.pivots[-1] + 1)
+    return True

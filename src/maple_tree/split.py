@@ -24,7 +24,7 @@ from .bignode import (
     node_from_big,
     prepend_node,
 )
-from .constants import ARANGE_64, LEAF_64, MT_SLOTS, RANGE_64, ULONG_MAX
+from .constants import ARANGE_64, LEAF_64, MT_MIN_SLOTS, MT_SLOTS, RANGE_64, ULONG_MAX
 from .core import TreeCore
 from .install import replace_subtree
 from .node import Node
@@ -46,11 +46,11 @@ class _SplitState:
         self.new_nodes: list[Node] = []
 
 
-def _split_data(st: _SplitState, bn: BigNode, mas: Pos, split: int, b_end: int) -> None:
+def _split_data(st: _SplitState, bn: BigNode, mas: Pos, split: int) -> None:
     """``mast_split_data``: cut ``bn`` after ``split`` into the new ``l`` and ``r`` nodes."""
     l, r = st.l, st.r
     l.node = node_from_big(bn, 0, split, bn.type)
-    r.node = node_from_big(bn, split + 1, b_end, bn.type)
+    r.node = node_from_big(bn, split + 1, len(bn.piv) - 1, bn.type)
     st.new_nodes.append(l.node)
     st.new_nodes.append(r.node)
     l.offset = mas.node.parent_slot
@@ -116,19 +116,19 @@ def _push(st: _SplitState, mas: Pos, bn: BigNode, left: bool) -> Node | None:
         prev_sibling(tmp)
     else:
         next_sibling(tmp)
-    split = MT_SLOTS[bn.type] - 2
+    split = MT_SLOTS[bn.type] - 2  # the sibling side ends with slots - 1 entries
+    right_keep = MT_MIN_SLOTS[bn.type]
     if left:
         prepend_node(bn, tmp.node)
-        b_end = slot_total + 1
         mas.set(tmp)
         st.l.set(tmp)
     else:
         copy_in(bn, tmp, 0, end)
-        b_end = len(bn.piv)
         st.r.set(tmp)
         split = slot_total - split
-    split = no_null_split(bn, split, MT_SLOTS[bn.type], b_end)
-    _split_data(st, bn, mas, split, b_end)
+        right_keep -= 1  # 6.12.117 counts entries here, not the last index
+    split = no_null_split(bn, split, right_keep)
+    _split_data(st, bn, mas, split)
     parent_bn = _fill_parent(st, mas, 2)
     return _final_node(st, mas, parent_bn)
 
@@ -153,8 +153,9 @@ def split_store(tree: TreeCore, mas: Pos, bn: BigNode) -> None:
         if top is not None:
             height += 1
             break
-        split, _ = calc_split(bn, len(bn.piv) - 1, tree._bulk)
-        _split_data(st, bn, mas, split, len(bn.piv) - 1)
+        split, _ = calc_split(bn, tree._bulk)
+        tree._bulk_leaf_split |= tree._bulk and bn.type == LEAF_64  # MA_STATE_REBALANCE
+        _split_data(st, bn, mas, split)
         st.r.max = mas.max
         bn = _fill_parent(st, mas, 1)
     assert top is not None, "a split always ends in one node"

@@ -32,7 +32,7 @@ from .args import check_entry, check_key, check_window
 from .constants import ULONG_MAX
 from .core import TreeCore
 from .cursor import ACTIVE, ERROR, STATUS_BY_NAME, STATUS_NAMES, CursorState
-from .cursorwrite import cursor_erase, cursor_store
+from .cursorwrite import bulk_begin, cursor_erase, cursor_store, destroy
 from .errors import InvalidArgumentError, InvalidTypeError, StateError
 from .gapsearch import empty_area, empty_area_rev
 from .node import Node
@@ -397,7 +397,8 @@ class MaState(CursorState):
         return cursor_store(self, entry)
 
     def store_gfp(self, entry: Any) -> None:
-        """``mas_store_gfp``: :meth:`store` without the return value.  O(log n).
+        """``mas_store_gfp``: :meth:`store` without the return value; it then
+        ends bulk mode (:meth:`destroy`), as the kernel's does.  O(log n).
 
         >>> from maple_tree import MapleTree
         >>> t = MapleTree(); MaState(t, 3, 4).store_gfp("a"); list(t)
@@ -405,10 +406,47 @@ class MaState(CursorState):
         """
         self._check_write(entry)
         cursor_store(self, entry)
+        destroy(self)
+
+    # -- bulk mode ----------------------------------------------------------------------------
+    def expected_entries(self, count: int) -> None:
+        """``mas_expected_entries``: enter bulk mode to load about ``count``
+        entries in ascending order through this state with :meth:`store`.
+        In bulk mode a split leaves the left node nearly full (the right one
+        gets the minimum), short nodes are not rebalanced, and :meth:`destroy`
+        ends the mode; :meth:`store_gfp` and :meth:`erase` end it too.  Only
+        this state's writes are bulk writes: writes through the tree or other
+        states are not.  ``count`` must be an int in ``0..ULONG_MAX`` (the
+        kernel uses it to preallocate nodes).  O(1).
+
+        >>> from maple_tree import MapleTree
+        >>> t = MapleTree(); mas = MaState(t)
+        >>> mas.expected_entries(100)
+        >>> for i in range(100):
+        ...     mas.set_range(10 * i, 10 * i + 5); _ = mas.store(i)
+        >>> mas.destroy(); len(t), t.height
+        (100, 2)
+        """
+        check_key(count, "count")
+        bulk_begin(self)
+
+    def destroy(self) -> None:
+        """``mas_destroy``: end bulk mode, after the kernel's final check of
+        the leaf the state is on (``mas_destroy_rebalance``: a leaf left with
+        fewer than 5 entries takes entries from its left sibling).  Outside
+        bulk mode it does nothing.  Raises :class:`StateError` (nothing
+        changed) where Linux 6.12.117 would walk from a node the state does
+        not hold.  O(log n).
+
+        >>> from maple_tree import MapleTree
+        >>> mas = MaState(MapleTree()); mas.expected_entries(5); mas.destroy()
+        """
+        destroy(self)
 
     def erase(self) -> Any:
         """``mas_erase``: erase the whole range holding ``index``; return its
-        entry (None if it was empty).  Always walks from the root.  O(log n).
+        entry (None if it was empty).  Always walks from the root; an erase
+        that removes something ends bulk mode (:meth:`destroy`).  O(log n).
 
         >>> from maple_tree import MapleTree
         >>> t = MapleTree(); t.store_range(5, 9, "x")

@@ -36,7 +36,7 @@ from .constants import (
 )
 from .core import TreeCore
 from .dump import dump_tree
-from .dup import dup_into
+from .dup import CopyEntry, dup_into, fork_into
 from .entries import ZERO_ENTRY, InternalEntry
 from .errors import InvalidArgumentError, InvalidTypeError
 from .node import Node, kill_subtree, node_min
@@ -556,7 +556,7 @@ class MapleTree(TreeCore):
         self._height = 0
         self._writes += 1
         if isinstance(root, Node):
-            kill_subtree(root)
+            self._nodes_freed += kill_subtree(root)
 
     def dup(self) -> MapleTree:
         """``mtree_dup``: a node-for-node copy (same shape, same entry objects),
@@ -568,6 +568,30 @@ class MapleTree(TreeCore):
         """
         new = MapleTree(self._flags)
         dup_into(self, new)
+        return new
+
+    def fork(self, copy: CopyEntry) -> MapleTree:
+        """What fork does to a process's VMA tree (``__mt_dup`` + the
+        ``dup_mmap`` walk): a node-for-node copy of this tree whose entries
+        are then replaced, range by range, with ``copy(first, last, entry)``;
+        where ``copy`` returns None the range is dropped from the copy (a
+        ``VM_DONTCOPY`` area).  ``ZERO_ENTRY`` ranges are kept as they are.
+        This tree never changes; if ``copy`` raises, the exception propagates
+        and no copy is returned.  O(n) plus the dropped ranges' stores.
+
+        >>> t = MapleTree()
+        >>> for i in range(5):
+        ...     t.store_range(10 * i, 10 * i + 4, i)
+        >>> child = t.fork(lambda first, last, e: None if e % 2 else e * 10)
+        >>> list(child), len(t)
+        ([(0, 4, 0), (20, 24, 20), (40, 44, 40)], 5)
+        """
+        new = MapleTree(self._flags)
+        try:
+            fork_into(self, new, copy)
+        except BaseException:
+            new.destroy()
+            raise
         return new
 
     def __copy__(self) -> MapleTree:

@@ -286,13 +286,14 @@ def _new_root(tree: TreeCore, entry: Any) -> None:
     """``mas_new_root``: the whole range holds ``entry`` (or nothing)."""
     old = tree._root
     if isinstance(old, Node):
-        kill_subtree(old)
+        tree._nodes_freed += kill_subtree(old)
     if entry is None:
         tree._root = None
         tree._height = 0
     else:
         tree._root = Node(LEAF_64, [ULONG_MAX], [entry])
         tree._height = 1
+        tree._nodes_made += 1
 
 
 def _store_root(tree: TreeCore, index: int, last: int, entry: Any, insert: bool,
@@ -329,6 +330,7 @@ def _store_root(tree: TreeCore, index: int, last: int, entry: Any, insert: bool,
     leaf = Node(LEAF_64, pivots, slots)
     tree._root = leaf
     tree._height = 1
+    tree._nodes_made += 1
     return WriteResult(SETTLE_EXPAND, found, index, last, leaf, 0, ULONG_MAX, offset)
 
 
