@@ -35,6 +35,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from importlib import resources
 from typing import Any, TypeGuard
 
@@ -53,10 +54,7 @@ from .constants import (
     MT_FLAGS_LOCK_BH,
     MT_FLAGS_LOCK_IRQ,
     MT_FLAGS_USER_MASK,
-    MT_SLOTS,
-    TYPE_NAMES,
 )
-from .node import Node, RootEntry
 
 __all__ = ["main", "load_trace", "replay", "trace_step", "tree_stats", "BUNDLED_TRACE",
            "TraceError", "OPS", "FLAGS", "version_text"]
@@ -303,35 +301,19 @@ def trace_step(tree: MapleTree, op: str, a: int, b: int) -> None:
 
 
 def tree_stats(tree: MapleTree) -> dict[str, Any]:
-    """Shape statistics of ``tree``, read by walking its nodes (read-only).
+    """Shape statistics of ``tree`` (``MapleTree.stats()``) as a plain dict.
 
     Returns a dict with ``height``, ``entries`` (``len(tree)``), ``flags``,
-    ``nodes`` (total), ``nodes_by_type`` ({type name: count}) and ``levels``:
-    one dict per depth (0 = root) with ``depth``, ``nodes``, ``types``,
-    ``slots_used``, ``capacity`` (sum of ``mt_slots`` of its nodes) and
-    ``fill`` (``slots_used / capacity``, the average occupancy of that level).
+    ``nodes`` (total), ``nodes_by_type`` ({type name: count}), ``nodes_made``
+    / ``nodes_freed`` (allocated and freed since the tree was made) and
+    ``levels``: one dict per depth (0 = root) with ``depth``, ``nodes``,
+    ``types``, ``slots_used``, ``capacity`` (sum of ``mt_slots`` of its
+    nodes) and ``fill`` (``slots_used / capacity``, the average occupancy of
+    that level).
     """
-    stats: dict[str, Any] = {"height": tree.height, "entries": len(tree), "flags": tree.flags,
-                             "nodes": 0, "nodes_by_type": {}, "levels": []}
-    root = tree._root  # the one read of the tree's internals: the root node
-    level: list[Node] = [] if root is None or isinstance(root, RootEntry) else [root]
-    while level:
-        stats["levels"].append(_level_stats(level, len(stats["levels"])))
-        level = [child for node in level if not node.is_leaf for child in node.slots]
-    for lv in stats["levels"]:
-        stats["nodes"] += lv["nodes"]
-        for name, n in lv["types"].items():
-            stats["nodes_by_type"][name] = stats["nodes_by_type"].get(name, 0) + n
+    stats = asdict(tree.stats())
+    stats["levels"] = list(stats["levels"])
     return stats
-
-
-def _level_stats(level: list[Node], depth: int) -> dict[str, Any]:
-    """The ``levels`` entry of :func:`tree_stats` for the nodes of one depth."""
-    types = Counter(TYPE_NAMES.get(node.type, str(node.type)) for node in level)
-    used = sum(len(node.slots) for node in level)
-    cap = sum(MT_SLOTS[node.type] for node in level)
-    return {"depth": depth, "nodes": len(level), "types": dict(types),
-            "slots_used": used, "capacity": cap, "fill": used / cap if cap else 0.0}
 
 
 def _format_flags(flags: int) -> str:

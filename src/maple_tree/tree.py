@@ -41,6 +41,7 @@ from .entries import ZERO_ENTRY, InternalEntry
 from .errors import InvalidArgumentError, InvalidTypeError
 from .node import Node, kill_subtree, node_min
 from .state import MaState
+from .stats import TreeStats, tree_stats
 from .structure import root_from_structure, same_shape, tree_structure
 from .validate import validate_tree
 from .walk import iter_leaves, leaf_of, next_node, prev_node
@@ -685,6 +686,19 @@ class MapleTree(TreeCore):
         except AssertionError as exc:
             raise InvalidArgumentError(str(exc)) from exc
         return tree
+
+    def stats(self) -> TreeStats:
+        """The tree's shape and node costs: height, entries, nodes per type,
+        fill per level, and the nodes allocated and freed since the tree was
+        made (what the kernel pays for; see :mod:`maple_tree.stats`).  O(n).
+
+        >>> t = MapleTree()
+        >>> for i in range(16):
+        ...     t.store(i, i)
+        >>> s = t.stats(); s.height, s.nodes, s.nodes_made, s.nodes_freed
+        (2, 3, 4, 1)
+        """
+        return tree_stats(self)
 
     def dump(self, fmt: str = "hex") -> str:
         """``mt_dump``: the tree as text in the kernel's layout (``fmt`` hex or
