@@ -26,7 +26,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("the write engine", ("bignode", "install", "split", "rebalance", "write")),
     ("the cursor and what uses it", ("cursor", "stepping", "gapsearch", "cursorwrite", "alloc",
                                      "state")),
-    ("whole-tree views and copies", ("validate", "dump", "structure", "dup")),
+    ("whole-tree views, copies and statistics", ("validate", "dump", "structure", "dup",
+                                                 "stats")),
     ("the normal API", ("tree", "__init__")),
     ("tools on the public API", ("cli", "__main__")),
 ]
