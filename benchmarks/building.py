@@ -1,0 +1,284 @@
+"""How to copy and build a tree fast: every way, measured.
+
+The question the maple tree's authors asked when fork's duplication was
+designed ("which is fastest?"), answered for this package.  A source tree of
+n ranges is copied, or a new tree is built from its ranges, in each of these
+ways, dropping none, 1%, 10% or 50% of the ranges (fork's ``VM_DONTCOPY``):
+
+=============  ===========================================================
+``dup-dfs``    node-for-node copy, depth first (``mas_dup_build``); no drop
+``dup-bfs``    node-for-node copy, breadth first; no drop
+``fork``       ``MapleTree.fork``: a copy, then one cursor walk storing each
+               entry's copy over its range (an exact fit) or NULL where the
+               range is dropped (Linux 6.8 and later)
+``bulk``       a new tree loaded through one cursor in bulk mode
+               (``expected_entries``, then ``index``/``last`` assignment and
+               ``store`` per kept range, then ``destroy``): fork before 6.8
+``stores``     a new tree, ``store_range`` per kept range
+``from-ranges``  ``MapleTree.from_ranges`` over the kept ranges (the
+               bottom-up builder)
+=============  ===========================================================
+
+For each: the time per source range, the nodes the result allocated
+(``stats().nodes_made``), its height and leaf fill, and the cost of what
+comes next: inserting a further 10% random ranges into the result (time per
+insert and nodes allocated per insert).  Two shapes of source: ``vma``
+(page-aligned ranges of 1-32 pages, 70% adjacent to the previous one, the
+rest after a gap of 1-64 pages, like a process's address space) and
+``dense`` (keys 0, 1, 2, ... each its own range).
+
+    python benchmarks/building.py                      # the default grid
+    python benchmarks/building.py --n 134 --n 10000 --drop 0.1 --repeat 5
+    python benchmarks/building.py --csv results.csv    # also write every row
+    python benchmarks/building.py --plot docs/img      # and draw the figures (needs '.[plot]')
+
+Every result is checked: it must hold exactly the kept ranges, and pass
+``validate()`` (the kernel's rule for bulk-built trees).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_SRC = os.path.join(os.path.dirname(HERE), "src")
+if os.path.isdir(os.path.join(_SRC, "maple_tree")):
+    sys.path.insert(0, _SRC)
+
+from maple_tree import MT_FLAGS_ALLOC_RANGE, MapleTree, MaState  # noqa: E402
+from maple_tree.dup import copy_breadth_first, copy_depth_first, dup_into  # noqa: E402
+
+PAGE = 4096
+Range = tuple[int, int, int]
+
+
+def vma_ranges(n: int, seed: int = 0x5F0) -> list[Range]:
+    """``n`` page-aligned ranges like a process's VMAs; the entry of range k is k."""
+    rng = random.Random(seed)
+    out: list[Range] = []
+    start = 0x400000
+    for k in range(n):
+        if rng.random() >= 0.7:
+            start += PAGE * rng.randint(1, 64)
+        length = PAGE * rng.randint(1, 32)
+        out.append((start, start + length - 1, k))
+        start += length
+    return out
+
+
+def dense_ranges(n: int) -> list[Range]:
+    """Keys 0 .. n-1, each its own range holding its key."""
+    return [(k, k, k) for k in range(n)]
+
+
+SHAPES: dict[str, Callable[[int], list[Range]]] = {"vma": vma_ranges, "dense": dense_ranges}
+
+
+def dropped(k: int, rate: float) -> bool:
+    """Is range k dropped at ``rate``?  Spread evenly (every 1/rate-th)."""
+    return rate > 0 and int(k * rate) != int((k + 1) * rate)
+
+
+# -- the ways ---------------------------------------------------------------------------
+
+
+def way_dup(order: Callable[..., object]) -> Callable[[MapleTree, list[Range], float], MapleTree]:
+    def run(src: MapleTree, ranges: list[Range], rate: float) -> MapleTree:
+        new = MapleTree(src.flags)
+        dup_into(src, new, order)  # type: ignore[arg-type]
+        return new
+    return run
+
+
+def way_fork(src: MapleTree, ranges: list[Range], rate: float) -> MapleTree:
+    return src.fork(lambda first, last, k: None if dropped(k, rate) else k)
+
+
+def way_bulk(src: MapleTree, ranges: list[Range], rate: float) -> MapleTree:
+    new = MapleTree(src.flags)
+    mas = MaState(new)
+    mas.expected_entries(len(ranges))
+    for first, last, k in iter(src):
+        if not dropped(k, rate):
+            mas.index, mas.last = first, last  # vma_iter_bulk_store
+            mas.store(k)
+    mas.destroy()
+    return new
+
+
+def way_stores(src: MapleTree, ranges: list[Range], rate: float) -> MapleTree:
+    new = MapleTree(src.flags)
+    store = new.store_range
+    for first, last, k in iter(src):
+        if not dropped(k, rate):
+            store(first, last, k)
+    return new
+
+
+def way_from_ranges(src: MapleTree, ranges: list[Range], rate: float) -> MapleTree:
+    return MapleTree.from_ranges(((f, l, k) for f, l, k in iter(src) if not dropped(k, rate)),
+                                 src.flags)
+
+
+WAYS: dict[str, Callable[[MapleTree, list[Range], float], MapleTree]] = {
+    "dup-dfs": way_dup(copy_depth_first),
+    "dup-bfs": way_dup(copy_breadth_first),
+    "fork": way_fork,
+    "bulk": way_bulk,
+    "stores": way_stores,
+    "from-ranges": way_from_ranges,
+}
+NO_DROP = {"dup-dfs", "dup-bfs"}
+
+
+# -- measuring ---------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    shape: str
+    flags: str
+    n: int
+    drop: float
+    way: str
+    us_per_range: float
+    nodes_made: int
+    nodes: int
+    height: int
+    leaf_fill: float
+    grow_us_per_insert: float
+    grow_nodes_per_insert: float
+
+
+def _timed(fn: Callable[[], MapleTree], repeat: int) -> tuple[float, MapleTree]:
+    """The fastest of ``repeat`` runs (GC collected before each) and the last result."""
+    best = float("inf")
+    result = None
+    for _ in range(repeat):
+        result = None
+        gc.collect()
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    assert result is not None
+    return best, result
+
+
+def _check(result: MapleTree, ranges: list[Range], rate: float, way: str) -> None:
+    want = [r for r in ranges if way in NO_DROP or not dropped(r[2], rate)]
+    got = list(result)
+    if got != want:
+        raise AssertionError(f"{way}: the result does not hold the kept ranges")
+    result.validate(exempt_rightmost=True)
+
+
+def _grow(tree: MapleTree, ranges: list[Range], seed: int) -> tuple[float, float]:
+    """Insert 10% more random ranges (inside the source's key span, into free
+    space); return (µs per insert, nodes allocated per insert)."""
+    rng = random.Random(seed)
+    lo, hi = ranges[0][0], ranges[-1][1]
+    inserts = []
+    for _ in range(max(1, len(ranges) // 10)):
+        a = rng.randint(lo, hi)
+        inserts.append((a, a + rng.randint(0, 3)))
+    made = tree.stats().nodes_made
+    gc.collect()
+    t0 = time.perf_counter()
+    for a, b in inserts:
+        tree.store_range(a, b, -1)
+    dt = time.perf_counter() - t0
+    return dt / len(inserts) * 1e6, (tree.stats().nodes_made - made) / len(inserts)
+
+
+def measure(shape: str, flags_name: str, n: int, drop: float, way: str, repeat: int) -> Row:
+    """One row: build the source, run ``way``, check, then grow the result."""
+    flags = MT_FLAGS_ALLOC_RANGE if flags_name == "alloc" else 0
+    ranges = SHAPES[shape](n)
+    src = MapleTree.from_ranges(ranges, flags) if n > 1000 else _by_stores(ranges, flags)
+    fn = WAYS[way]
+    seconds, result = _timed(lambda: fn(src, ranges, drop), repeat)
+    _check(result, ranges, drop, way)
+    s = result.stats()
+    leaf_fill = s.levels[-1].fill if s.levels else 0.0
+    grow_us, grow_nodes = _grow(result, ranges, seed=n)
+    return Row(shape, flags_name, n, drop, way, seconds / n * 1e6, s.nodes_made, s.nodes,
+               s.height, leaf_fill, grow_us, grow_nodes)
+
+
+def _by_stores(ranges: list[Range], flags: int) -> MapleTree:
+    t = MapleTree(flags)
+    for first, last, k in ranges:
+        t.store_range(first, last, k)
+    return t
+
+
+def grid(ns: list[int], shapes: list[str], flags: list[str], drops: list[float],
+         ways: list[str], repeat: int) -> Iterator[Row]:
+    for shape in shapes:
+        for flags_name in flags:
+            for n in ns:
+                for drop in drops:
+                    for way in ways:
+                        if way in NO_DROP and drop:
+                            continue
+                        yield measure(shape, flags_name, n, drop, way,
+                                      repeat if n <= 100_000 else 1)
+
+
+# -- output -------------------------------------------------------------------------------
+
+
+HEADER = (f"{'shape':5} {'flags':5} {'n':>9} {'drop':>5} {'way':11} {'µs/range':>9} "
+          f"{'nodes made':>10} {'nodes':>8} {'h':>2} {'leaf fill':>9} "
+          f"{'grow µs':>8} {'grow nodes':>10}")
+
+
+def fmt(row: Row) -> str:
+    return (f"{row.shape:5} {row.flags:5} {row.n:9,} {row.drop:5.0%} {row.way:11} "
+            f"{row.us_per_range:9.3f} {row.nodes_made:10,} {row.nodes:8,} {row.height:2} "
+            f"{row.leaf_fill:9.2f} {row.grow_us_per_insert:8.2f} "
+            f"{row.grow_nodes_per_insert:10.3f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, action="append",
+                        help="source ranges (repeatable; default 134, 1000, 10000, 100000, "
+                             "1000000)")
+    parser.add_argument("--shape", choices=sorted(SHAPES), action="append")
+    parser.add_argument("--flags", choices=("alloc", "plain"), action="append")
+    parser.add_argument("--drop", type=float, action="append",
+                        help="share of ranges dropped (repeatable; default 0, 0.01, 0.1, 0.5)")
+    parser.add_argument("--way", choices=sorted(WAYS), action="append")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs per row up to n = 100,000, fastest kept (default 3)")
+    parser.add_argument("--csv", help="also write every row to this CSV file")
+    parser.add_argument("--plot", metavar="DIR", help="draw the figures into DIR (matplotlib)")
+    args = parser.parse_args(argv)
+    rows = []
+    print(HEADER)
+    for row in grid(args.n or [134, 1_000, 10_000, 100_000, 1_000_000],
+                    args.shape or ["vma", "dense"], args.flags or ["alloc", "plain"],
+                    args.drop or [0.0, 0.01, 0.1, 0.5], args.way or list(WAYS), args.repeat):
+        print(fmt(row), flush=True)
+        rows.append(row)
+    if args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(asdict(rows[0])))
+            writer.writeheader()
+            writer.writerows(asdict(r) for r in rows)
+    if args.plot:
+        from building_plots import draw
+        draw(rows, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
