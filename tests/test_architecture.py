@@ -26,8 +26,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("the write engine", ("bignode", "install", "split", "rebalance", "write")),
     ("the cursor and what uses it", ("cursor", "stepping", "gapsearch", "cursorwrite", "alloc",
                                      "state")),
-    ("whole-tree views, copies and statistics", ("validate", "dump", "structure", "dup",
-                                                 "stats")),
+    ("whole-tree views, copies, building and statistics",
+     ("validate", "dump", "structure", "dup", "build", "stats")),
     ("the normal API", ("tree", "__init__")),
     ("tools on the public API", ("cli", "__main__")),
 ]
