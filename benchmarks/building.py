@@ -25,7 +25,10 @@ comes next: inserting a further 10% random ranges into the result (time per
 insert and nodes allocated per insert).  Two shapes of source: ``vma``
 (page-aligned ranges of 1-32 pages, 70% adjacent to the previous one, the
 rest after a gap of 1-64 pages, like a process's address space) and
-``dense`` (keys 0, 1, 2, ... each its own range).
+``dense`` (adjacent ranges of 4 keys, no gap anywhere).  The source itself
+is built by one-by-one stores, as a process's tree is.  A "next insert"
+stores one random key inside the source's span, cutting a range or a gap,
+so each adds slots (an ``mprotect`` of one page does the same to a VMA).
 
     python benchmarks/building.py                      # the default grid
     python benchmarks/building.py --n 134 --n 10000 --drop 0.1 --repeat 5
@@ -74,8 +77,8 @@ def vma_ranges(n: int, seed: int = 0x5F0) -> list[Range]:
 
 
 def dense_ranges(n: int) -> list[Range]:
-    """Keys 0 .. n-1, each its own range holding its key."""
-    return [(k, k, k) for k in range(n)]
+    """``n`` adjacent ranges of 4 keys, ``[4k, 4k+3] -> k``: no gap anywhere."""
+    return [(4 * k, 4 * k + 3, k) for k in range(n)]
 
 
 SHAPES: dict[str, Callable[[int], list[Range]]] = {"vma": vma_ranges, "dense": dense_ranges}
@@ -180,28 +183,39 @@ def _check(result: MapleTree, ranges: list[Range], rate: float, way: str) -> Non
 
 
 def _grow(tree: MapleTree, ranges: list[Range], seed: int) -> tuple[float, float]:
-    """Insert 10% more random ranges (inside the source's key span, into free
-    space); return (µs per insert, nodes allocated per insert)."""
+    """Store 10% more single random keys inside the source's span (each cuts
+    a range or a gap); return (µs per insert, nodes allocated per insert)."""
     rng = random.Random(seed)
     lo, hi = ranges[0][0], ranges[-1][1]
-    inserts = []
-    for _ in range(max(1, len(ranges) // 10)):
-        a = rng.randint(lo, hi)
-        inserts.append((a, a + rng.randint(0, 3)))
-    made = tree.stats().nodes_made
+    keys = [rng.randint(lo, hi) for _ in range(max(1, len(ranges) // 10))]
+    made = tree._nodes_made
+    store = tree.store_range
     gc.collect()
     t0 = time.perf_counter()
-    for a, b in inserts:
-        tree.store_range(a, b, -1)
+    for a in keys:
+        store(a, a, -1)
     dt = time.perf_counter() - t0
-    return dt / len(inserts) * 1e6, (tree.stats().nodes_made - made) / len(inserts)
+    return dt / len(keys) * 1e6, (tree._nodes_made - made) / len(keys)
+
+
+_SOURCES: dict[tuple[str, str, int], tuple[MapleTree, list[Range]]] = {}
+
+
+def source(shape: str, flags_name: str, n: int) -> tuple[MapleTree, list[Range]]:
+    """The source tree of ``n`` ranges of ``shape``, built by one-by-one
+    stores (kept for the rows that use it)."""
+    key = (shape, flags_name, n)
+    if key not in _SOURCES:
+        _SOURCES.clear()
+        ranges = SHAPES[shape](n)
+        _SOURCES[key] = (_by_stores(ranges, MT_FLAGS_ALLOC_RANGE if flags_name == "alloc"
+                                    else 0), ranges)
+    return _SOURCES[key]
 
 
 def measure(shape: str, flags_name: str, n: int, drop: float, way: str, repeat: int) -> Row:
-    """One row: build the source, run ``way``, check, then grow the result."""
-    flags = MT_FLAGS_ALLOC_RANGE if flags_name == "alloc" else 0
-    ranges = SHAPES[shape](n)
-    src = MapleTree.from_ranges(ranges, flags) if n > 1000 else _by_stores(ranges, flags)
+    """One row: run ``way`` on the source, check, then grow the result."""
+    src, ranges = source(shape, flags_name, n)
     fn = WAYS[way]
     seconds, result = _timed(lambda: fn(src, ranges, drop), repeat)
     _check(result, ranges, drop, way)
