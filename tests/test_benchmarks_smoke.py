@@ -298,3 +298,58 @@ def test_interpreter_floor_tiny(capsys):
     floor.store_floor(tree._root, [10 * (rng.below(3000) // 10) for _ in range(300)])
     assert list(tree) == before
     tree.validate()
+
+
+# -- building.py and jitter.py ------------------------------------------------------------
+
+def test_building_tiny(capsys, tmp_path):
+    """Every way of building runs and holds the kept ranges (building.py
+    checks each result); the CSV has a row per way, drop, shape and flags."""
+    building = _load("building", "building.py")
+    csv_path = tmp_path / "rows.csv"
+    assert building.main(["--n", "200", "--repeat", "1", "--drop", "0", "--drop", "0.1",
+                          "--csv", str(csv_path)]) == 0
+    out = capsys.readouterr().out
+    for way in building.WAYS:
+        assert way in out
+    assert csv_path.read_text().count("\n") == 2 * 2 * (2 + 4 * 2) + 1
+
+
+def test_building_plots_tiny(tmp_path):
+    pytest.importorskip("matplotlib", reason="the figures need the 'plot' extra")
+    building = _load("building", "building.py")
+    plots = _load("building_plots", "building_plots.py")
+    rows = [building.measure("vma", "alloc", n, drop, way, 1)
+            for n in (100, 300) for way in building.WAYS
+            for drop in ((0.0,) if way in building.NO_DROP else (0.1,))]
+    paths = plots.draw(rows, str(tmp_path))
+    assert len(paths) == 3 and all(os.path.getsize(p) > 1000 for p in paths)
+
+
+def test_building_check_catches_a_wrong_result():
+    from maple_tree import MapleTree
+    building = _load("building", "building.py")
+    ranges = building.vma_ranges(50)
+    wrong = MapleTree()
+    for first, last, k in ranges[:-1]:
+        wrong.store_range(first, last, k)
+    with pytest.raises(AssertionError):
+        building._check(wrong, ranges, 0.0, "stores")
+
+
+def test_dropped_spreads_evenly():
+    building = _load("building", "building.py")
+    for rate in (0.01, 0.1, 0.5):
+        assert sum(building.dropped(k, rate) for k in range(1000)) == round(1000 * rate)
+    assert not any(building.dropped(k, 0.0) for k in range(100))
+
+
+def test_jitter_two_leaf_shows_the_difference(capsys):
+    """The boundary case: the textbook rule allocates two nodes per write,
+    the kernel's none after the first split (node counts, not timings)."""
+    jitter = _load("jitter", "jitter.py")
+    kernel = jitter.run("two-leaf", 50, textbook=False)
+    textbook = jitter.run("two-leaf", 50, textbook=True)
+    assert kernel["allocated"] < 0.05 and textbook["allocated"] == 2.0
+    from maple_tree.constants import MT_MIN_SLOTS, LEAF_64
+    assert MT_MIN_SLOTS[LEAF_64] == 6  # the rule is restored after the study
