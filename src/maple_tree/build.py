@@ -129,13 +129,12 @@ per write.  A tree that will not grow can ask for ``fill=16``.
 """
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .args import check_entry, check_key, show
 from .constants import ARANGE_64, LEAF_64, MT_MIN_SLOTS, MT_SLOTS, RANGE_64, ULONG_MAX
-from .core import TreeCore
+from .core import TreeCore, gc_paused
 from .entries import InternalEntry
 from .errors import InvalidArgumentError, InvalidTypeError
 from .node import Node, RootEntry, leaf_max_gap
@@ -402,14 +401,8 @@ def build_into(tree: TreeCore, ranges: Iterable[tuple[int, int, Any]],
         tree._root = RootEntry(slots[0])  # one entry at [0, 0]: a direct root, as stores make
         tree._writes += 1
         return
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()  # see "Garbage collector" in the module docstring
-    try:
+    with gc_paused():  # see "Garbage collector" in the module docstring
         root, height, made = _build_nodes(pivots, slots, fill, tree._alloc)
-    finally:
-        if paused:
-            gc.enable()
     tree._root = root
     tree._height = height
     tree._nodes_made += made

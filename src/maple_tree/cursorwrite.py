@@ -32,6 +32,7 @@ from .write import (
     SETTLE_WALK,
     WriteResult,
     store,
+    store_exact,
 )
 
 __all__ = ["cursor_store", "cursor_erase", "settle", "prealloc_setup", "bulk_begin", "destroy"]
@@ -102,9 +103,39 @@ def cursor_store(mas: CursorState, entry: Any) -> Any:
     """``mas_store``: store ``entry`` (checked by the caller) over
     ``[index, last]`` and return the entry found at ``index`` (None for a
     spanning store).  ``index``/``last`` may widen when NULL ranges merge.
-    Bulk mode goes on.  O(log n)."""
+    Bulk mode goes on.  O(log n); O(1) when the state stands on exactly the
+    slot it writes (the kernel's write walk starts from the state's node and
+    finds it at once: the walk-and-replace loop of ``dup_mmap``)."""
+    content = _store_here(mas, entry)
+    if content is not _NOT_HERE:
+        return content
     prealloc_setup(mas, entry)
     return _write(mas, entry, mas._start())
+
+
+_NOT_HERE: Any = object()
+
+
+def _store_here(mas: CursorState, entry: Any) -> Any:
+    """An exact fit at the state's own slot: a non-NULL entry over exactly
+    the range of the slot the active state stands on, in a tree not written
+    since it got there.  Returns the entry replaced, or ``_NOT_HERE`` when
+    the write is not such a store (the general path then runs; it would end
+    in the same state)."""
+    node = mas._node
+    if (entry is None or mas._status != ACTIVE or node is None or node.type != LEAF_64
+            or mas._seen != mas._tree._writes):
+        return _NOT_HERE
+    off = mas._offset
+    pivots = node.pivots
+    if off > node.end or pivots[off] != mas._last or \
+            (pivots[off - 1] + 1 if off else mas._min) != mas._index:
+        return _NOT_HERE
+    tree = mas._tree
+    tree._writes += 1
+    mas._seen = tree._writes
+    mas._end = node.end  # the write walk reads the node's end
+    return store_exact(tree, node, off, mas._min, entry)
 
 
 def cursor_erase(mas: CursorState) -> Any:

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .constants import LEAF_64, MT_FLAGS_USE_RCU
-from .core import TreeCore
+from .core import TreeCore, gc_paused
 from .entries import ZERO_ENTRY
 from .node import Node, RootEntry
 from .state import MaState
@@ -91,12 +91,14 @@ def copy_breadth_first(root: Node) -> tuple[Node, int]:
 
 def dup_into(src: TreeCore, dst: TreeCore, order: CopyOrder = copy_breadth_first) -> None:
     """Make the empty tree ``dst`` a node-for-node copy of ``src``
-    (``__mt_dup``), copying nodes in ``order``.  O(n)."""
+    (``__mt_dup``), copying nodes in ``order``, with Python's cyclic garbage
+    collector paused (:func:`~maple_tree.core.gc_paused`).  O(n)."""
     root = src._root
     if isinstance(root, RootEntry):
         dst._root = RootEntry(root.entry)
     elif root is not None:
-        dst._root, made = order(root)
+        with gc_paused():
+            dst._root, made = order(root)
         dst._nodes_made += made
     dst._height = src._height
 

@@ -43,7 +43,7 @@ from .rebalance import rebalance, spanning_rebalance
 from .split import split_store
 from .walk import Pos, leaf_of
 
-__all__ = ["store", "WriteResult", "LeafWrite", "FROM_TREE", "SETTLE_LEAF", "SETTLE_WALK",
+__all__ = ["store", "store_exact", "WriteResult", "LeafWrite", "FROM_TREE", "SETTLE_LEAF", "SETTLE_WALK",
            "SETTLE_NEW_ROOT", "SETTLE_KEEP", "SETTLE_START", "SETTLE_EXPAND"]
 
 # Where a write leaves a cursor (``WriteResult.settle``): the engine reports
@@ -398,9 +398,7 @@ def _leaf_store(tree: TreeCore, wr: LeafWrite, entry: Any, insert: bool) -> Writ
         raise EntryExistsError(f"[{wr.index}, {wr.last}] is occupied")
     leaf = wr.leaf
     if exact:
-        leaf.slots[wr.offset] = entry
-        if tree._alloc and (entry is None) != (content is None):
-            update_gap(leaf, wr.min)
+        store_exact(tree, leaf, wr.offset, wr.min, entry)
         return wr
     if new_root:
         _new_root(tree, entry)
@@ -431,6 +429,20 @@ def _leaf_store(tree: TreeCore, wr: LeafWrite, entry: Any, insert: bool) -> Writ
     if gap_changed:
         update_gap(leaf, wr.min)
     return wr
+
+
+def store_exact(tree: TreeCore, leaf: Node, offset: int, leaf_min: int, entry: Any) -> Any:
+    """``mas_wr_exact_fit``: the write covers exactly slot ``offset`` of
+    ``leaf`` (whose min is ``leaf_min``): replace the slot's entry (in place,
+    in RCU mode too: one reference store) and refresh the gaps if the slot
+    became, or stopped being, NULL.  Returns the entry it replaced.  O(1),
+    O(height) when a gap changes."""
+    slots = leaf.slots
+    content = slots[offset]
+    slots[offset] = entry
+    if tree._alloc and (entry is None) != (content is None):
+        update_gap(leaf, leaf_min)
+    return content
 
 
 def _has_null(slots: list[Any], first: int, last: int) -> bool:
