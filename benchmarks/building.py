@@ -34,6 +34,7 @@ so each adds slots (an ``mprotect`` of one page does the same to a VMA).
     python benchmarks/building.py --n 134 --n 10000 --drop 0.1 --repeat 5
     python benchmarks/building.py --csv results.csv    # also write every row
     python benchmarks/building.py --plot docs/img      # and draw the figures (needs '.[plot]')
+    python benchmarks/building.py --w7                 # the kernel's W7 copies beside the C figures
 
 Every result is checked: it must hold exactly the kept ranges, and pass
 ``validate()`` (the kernel's rule for bulk-built trees).
@@ -246,6 +247,99 @@ def grid(ns: list[int], shapes: list[str], flags: list[str], drops: list[float],
                                       repeat if n <= 100_000 else 1)
 
 
+# -- the kernel's W7 copies, side by side with the C figures ------------------------------
+
+#: The C kernel's W7 figures, ns per copy of E+1 ranges, by E: Linux 6.12.117's
+#: lib/maple_tree.c compiled in userspace (see benchmarks/README.md).
+C_W7_NS: dict[int, dict[tuple[str, str], float]] = {
+    134: {("W7a", "alloc"): 394, ("W7a", "plain"): 396, ("W7b", "alloc"): 2_918,
+          ("W7b", "plain"): 2_954, ("W7c", "alloc"): 12_187, ("W7c", "plain"): 11_047,
+          ("W7d", "alloc"): 14_879, ("W7d", "plain"): 13_736},
+    10_000: {("W7a", "alloc"): 32_700, ("W7a", "plain"): 32_200, ("W7b", "alloc"): 216_100,
+             ("W7b", "plain"): 218_300, ("W7c", "alloc"): 1_249_400,
+             ("W7c", "plain"): 893_500, ("W7d", "alloc"): 1_675_800,
+             ("W7d", "plain"): 1_412_800},
+    100_000: {("W7a", "alloc"): 374_100, ("W7a", "plain"): 381_500,
+              ("W7b", "alloc"): 2_321_800, ("W7b", "plain"): 2_285_600,
+              ("W7c", "alloc"): 14_976_700, ("W7c", "plain"): 10_222_400,
+              ("W7d", "alloc"): 19_491_400, ("W7d", "plain"): 16_681_700},
+}
+W7_NAMES = {"W7a": "dup + destroy", "W7b": "fork, every entry kept (dup + re-store walk)",
+            "W7c": "bulk re-insert (expected_entries)", "W7d": "re-insert one by one (store_gfp)"}
+
+
+def _w7_dup(src: MapleTree) -> MapleTree:
+    new = MapleTree(src.flags)
+    dup_into(src, new)
+    return new
+
+
+def _w7_fork(src: MapleTree) -> MapleTree:
+    return src.fork(lambda first, last, entry: entry)
+
+
+def _w7_bulk(src: MapleTree) -> MapleTree:
+    new = MapleTree(src.flags)
+    mas = MaState(new)
+    mas.expected_entries(len(src))
+    for first, last, entry in iter(src):
+        mas.index, mas.last = first, last
+        mas.store(entry)
+    mas.destroy()
+    return new
+
+
+def _w7_one_by_one(src: MapleTree) -> MapleTree:
+    new = MapleTree(src.flags)
+    mas = MaState(new)
+    for first, last, entry in iter(src):
+        mas.set_range(first, last)
+        mas.store_gfp(entry)
+    return new
+
+
+W7_WAYS: dict[str, Callable[[MapleTree], MapleTree]] = {
+    "W7a": _w7_dup, "W7b": _w7_fork, "W7c": _w7_bulk, "W7d": _w7_one_by_one}
+
+
+def w7_table(entries: int = 134, rounds: int = 7, budget: float = 0.05) -> list[str]:
+    """The kernel's W7 on its source tree (``[10i, 10i+5] -> i`` for
+    i = 0..entries): each way makes a copy and destroys it, in loops of about
+    ``budget`` seconds; the ways alternate for ``rounds`` rounds and each keeps
+    its fastest loop.  Returns the table's lines: µs per copy, and each way's
+    cost over W7a beside the C kernel's."""
+    header = (f"{'W7':4} {'flags':5} {'way':46} {'µs/copy':>9} {'x W7a':>7} {'C ns/copy':>10} "
+              f"{'C x W7a':>8}")
+    lines = [header]
+    for flags_name, flags in (("alloc", MT_FLAGS_ALLOC_RANGE), ("plain", 0)):
+        src = _by_stores([(10 * i, 10 * i + 5, i) for i in range(entries + 1)], flags)
+        loops = {}
+        for name, way in W7_WAYS.items():
+            copy = way(src)
+            if list(copy) != list(src):
+                raise AssertionError(f"{name}: the copy differs from the source")
+            copy.validate(exempt_rightmost=True)
+            t0 = time.perf_counter()
+            way(src).destroy()
+            loops[name] = max(1, int(budget / max(time.perf_counter() - t0, 1e-7)))
+        best = {name: float("inf") for name in W7_WAYS}
+        for _ in range(rounds):
+            for name, way in W7_WAYS.items():
+                gc.collect()
+                t0 = time.perf_counter()
+                for _ in range(loops[name]):
+                    way(src).destroy()
+                best[name] = min(best[name], (time.perf_counter() - t0) / loops[name])
+        c_ns = C_W7_NS.get(entries, {})
+        for name in W7_WAYS:
+            c = c_ns.get((name, flags_name))
+            c_cells = (f"{c:>10,.0f} {c / c_ns['W7a', flags_name]:8.1f}" if c
+                       else f"{'-':>10} {'-':>8}")
+            lines.append(f"{name:4} {flags_name:5} {W7_NAMES[name]:46} {best[name] * 1e6:9.2f} "
+                         f"{best[name] / best['W7a']:7.1f} {c_cells}")
+    return lines
+
+
 # -- output -------------------------------------------------------------------------------
 
 
@@ -275,7 +369,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="runs per row up to n = 100,000, fastest kept (default 3)")
     parser.add_argument("--csv", help="also write every row to this CSV file")
     parser.add_argument("--plot", metavar="DIR", help="draw the figures into DIR (matplotlib)")
+    parser.add_argument("--w7", type=int, metavar="E", nargs="?", const=134,
+                        help="instead of the grid, the kernel's W7 copies of E+1 ranges "
+                             "(default E = 134; the C figures exist for 134, 10000, 100000)")
     args = parser.parse_args(argv)
+    if args.w7 is not None:
+        print("\n".join(w7_table(args.w7)))
+        return 0
     rows = []
     print(HEADER)
     for row in grid(args.n or [134, 1_000, 10_000, 100_000, 1_000_000],

@@ -1,4 +1,4 @@
-"""Run every ```pycon block of docs/api.md and docs/architecture.md with doctest,
+"""Run every ```pycon block of docs/api.md, architecture.md and building.md with doctest,
 so the pages cannot drift from the code.
 
 Each block runs on its own, in fresh globals holding ``from maple_tree import *``
@@ -15,7 +15,7 @@ import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 DOC = DOCS / "api.md"
-PAGES = [DOC, DOCS / "architecture.md"]
+PAGES = [DOC, DOCS / "architecture.md", DOCS / "building.md"]
 
 _BLOCK = re.compile(r"^```pycon[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 

@@ -337,6 +337,15 @@ def test_building_check_catches_a_wrong_result():
         building._check(wrong, ranges, 0.0, "stores")
 
 
+def test_building_w7_table():
+    """The W7 copies run, each checked against the source, and the table has
+    a row per way and flag set with the C figures at E = 134."""
+    building = _load("building", "building.py")
+    lines = building.w7_table(134, rounds=1, budget=0.001)
+    assert len(lines) == 1 + 2 * len(building.W7_WAYS)
+    assert "14,879" in lines[4] and lines[1].split()[-3] == "1.0"
+
+
 def test_dropped_spreads_evenly():
     building = _load("building", "building.py")
     for rate in (0.01, 0.1, 0.5):

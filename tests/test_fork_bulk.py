@@ -285,3 +285,25 @@ def test_node_counters_agree_with_the_tree(t, ops):
     t.destroy()
     s = t.stats()
     assert s.nodes == 0 and s.nodes_made == s.nodes_freed
+
+
+def test_rcu_leaf_rewrites_count_a_node():
+    """Outside RCU mode an in-leaf write is made in place (no node); in RCU
+    mode the kernel's node store allocates a new leaf (one made, one freed),
+    while its two-slot slot store stays in place."""
+    counts = []
+    for rcu in (False, True):
+        t = MapleTree()
+        for i in range(3):
+            t.store_range(10 * i, 10 * i + 5, i)
+        if rcu:
+            t.set_in_rcu()
+        before = t.stats()
+        t.store_range(2, 3, "cut")             # one range becomes three: a node store
+        mid = t.stats()
+        t.store_range(12, 19, "two")           # [10,15] [16,19] -> [10,11] [12,19]: a two-slot write
+        after = t.stats()
+        counts.append((mid.nodes_made - before.nodes_made, mid.nodes_freed - before.nodes_freed,
+                       after.nodes_made - mid.nodes_made))
+        assert after.nodes == 1
+    assert counts == [(0, 0, 0), (1, 1, 0)]

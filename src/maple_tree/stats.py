@@ -5,7 +5,10 @@ pays for is nodes.  :class:`TreeStats` gives the shape of a tree (height,
 nodes per type, how full each level is) and what it has cost so far: the
 nodes allocated and freed since the tree was made (splits, rebalances,
 spanning stores, new roots, copies), counted as the write paths install and
-kill nodes.
+kill nodes.  Writes inside one leaf are made in place, as the kernel makes
+them outside RCU mode; in RCU mode (``set_in_rcu``) the kernel rewrites the
+leaf into a new node unless the write changes at most two slots in place, and
+such a write counts one node made and one freed.
 
 >>> from maple_tree import MapleTree
 >>> t = MapleTree()

@@ -421,6 +421,9 @@ def _leaf_store(tree: TreeCore, wr: LeafWrite, entry: Any, insert: bool) -> Writ
     gap_changed = tree._alloc and leaf.parent is not None and (
         entry is None or _has_null(leaf.slots, wr.offset, wr.offset_end))
     if tree._flags & MT_FLAGS_USE_RCU:  # readers may hold the old lists
+        if not (new_end == leaf.end and wr.offset_end - wr.offset == 1):
+            tree._nodes_made += 1  # the kernel's node store allocates a new leaf here;
+            tree._nodes_freed += 1  # only its two-slot slot store stays in place
         leaf.pivots, leaf.slots = wr.new_content(entry, wr.offset_end)
         leaf.end = len(leaf.pivots) - 1
     else:
