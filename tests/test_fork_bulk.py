@@ -17,6 +17,8 @@ from maple_tree import (MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU, ULONG_MAX, ZERO_
                         MapleTree, MaState)
 from maple_tree.dup import copy_breadth_first, copy_depth_first
 
+from refmodel import RefModel
+
 FLAGS = [0, MT_FLAGS_ALLOC_RANGE]
 M = ULONG_MAX
 
@@ -45,9 +47,29 @@ def occupied(t: MapleTree) -> list:
     return [(mas.index, mas.last, e) for e in mas.for_each()]
 
 
+WRITES = st.lists(st.tuples(st.sampled_from(["store", "null", "erase"]),
+                            st.integers(0, 6000), st.integers(0, 80)), max_size=30)
+
+
+def writes_agree_with_the_model(t: MapleTree, ops: list, exempt_rightmost: bool) -> None:
+    """Apply random stores, NULL stores and erases to ``t`` and to a
+    reference model of its contents, validating ``t`` after each write."""
+    model = RefModel(occupied(t))
+    for kind, a, length in ops:
+        if kind == "erase":
+            got, want = t.erase(a), model.erase(a)
+            assert got is want or want is ZERO_ENTRY
+        else:
+            entry = None if kind == "null" else ("w", a)
+            t.store_range(a, a + length, entry)
+            model.store_range(a, a + length, entry)
+        t.validate(exempt_rightmost=exempt_rightmost)
+        assert occupied(t) == model.ranges
+
+
 @settings(max_examples=120, deadline=None)
-@given(t=trees(), d=st.integers(1, 7), shift=st.integers(1, 3))
-def test_fork_drops_and_copies_as_asked(t, d, shift):
+@given(t=trees(), d=st.integers(1, 7), shift=st.integers(1, 3), ops=WRITES)
+def test_fork_drops_and_copies_as_asked(t, d, shift, ops):
     before = t.structure()
     source = occupied(t)
     child = t.fork(lambda first, last, e: None if e % d == 0 else e * 1000 + shift)
@@ -59,6 +81,8 @@ def test_fork_drops_and_copies_as_asked(t, d, shift):
     assert child.flags == t.flags                      # RCU mode is back if it was on
     s = child.stats()
     assert s.nodes_made - s.nodes_freed == s.nodes
+    writes_agree_with_the_model(child, ops, exempt_rightmost=False)  # and the copy keeps working
+    assert t.structure() == before
 
 
 def test_fork_keeping_everything_is_a_node_for_node_copy():
@@ -146,8 +170,8 @@ def sorted_ranges(draw):
 
 @settings(max_examples=120, deadline=None)
 @given(ranges=sorted_ranges(), flags=st.sampled_from(FLAGS), announce=st.integers(0, 2),
-       assign=st.booleans())
-def test_bulk_load_holds_what_stores_hold(ranges, flags, announce, assign):
+       assign=st.booleans(), ops=WRITES)
+def test_bulk_load_holds_what_stores_hold(ranges, flags, announce, assign, ops):
     """``expected_entries`` + ascending cursor stores + ``destroy`` holds the
     same ranges as one-by-one stores; the tree validates with the kernel's
     rule (bulk mode may leave the rightmost nodes short) and keeps working."""
@@ -160,6 +184,7 @@ def test_bulk_load_holds_what_stores_hold(ranges, flags, announce, assign):
         else:
             mas.set_range(first, last)
         mas.store(value)
+        t.validate(exempt_rightmost=True)
     mas.destroy()
     t.validate(exempt_rightmost=True)
     ref = MapleTree(flags)
@@ -174,6 +199,7 @@ def test_bulk_load_holds_what_stores_hold(ranges, flags, announce, assign):
         ref.erase(ranges[0][0])
         t.validate(exempt_rightmost=True)
         assert t == ref
+    writes_agree_with_the_model(t, ops, exempt_rightmost=True)
 
 
 def test_bulk_load_packs_leaves_to_the_left():
