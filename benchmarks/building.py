@@ -265,7 +265,8 @@ C_W7_NS: dict[int, dict[tuple[str, str], float]] = {
               ("W7d", "alloc"): 19_491_400, ("W7d", "plain"): 16_681_700},
 }
 W7_NAMES = {"W7a": "dup + destroy", "W7b": "fork, every entry kept (dup + re-store walk)",
-            "W7c": "bulk re-insert (expected_entries)", "W7d": "re-insert one by one (store_gfp)"}
+            "W7c": "bulk re-insert (expected_entries)", "W7d": "re-insert one by one (store_gfp)",
+            "W7d'": "re-insert one by one (store_range; no C figure)"}
 
 
 def _w7_dup(src: MapleTree) -> MapleTree:
@@ -298,8 +299,17 @@ def _w7_one_by_one(src: MapleTree) -> MapleTree:
     return new
 
 
+def _w7_store_range(src: MapleTree) -> MapleTree:
+    new = MapleTree(src.flags)
+    store = new.store_range
+    for first, last, entry in iter(src):
+        store(first, last, entry)
+    return new
+
+
 W7_WAYS: dict[str, Callable[[MapleTree], MapleTree]] = {
-    "W7a": _w7_dup, "W7b": _w7_fork, "W7c": _w7_bulk, "W7d": _w7_one_by_one}
+    "W7a": _w7_dup, "W7b": _w7_fork, "W7c": _w7_bulk, "W7d": _w7_one_by_one,
+    "W7d'": _w7_store_range}
 
 
 def w7_table(entries: int = 134, rounds: int = 7, budget: float = 0.05) -> list[str]:
