@@ -269,28 +269,11 @@ W7_NAMES = {"W7a": "dup + destroy", "W7b": "fork, every entry kept (dup + re-sto
             "W7d'": "re-insert one by one (store_range; no C figure)"}
 
 
-def _w7_dup(src: MapleTree) -> MapleTree:
-    new = MapleTree(src.flags)
-    dup_into(src, new)
-    return new
+def _w7_fork(src: MapleTree, ranges: list[Range]) -> MapleTree:
+    return src.fork(lambda first, last, entry: entry)  # W7b: every entry stored back
 
 
-def _w7_fork(src: MapleTree) -> MapleTree:
-    return src.fork(lambda first, last, entry: entry)
-
-
-def _w7_bulk(src: MapleTree) -> MapleTree:
-    new = MapleTree(src.flags)
-    mas = MaState(new)
-    mas.expected_entries(len(src))
-    for first, last, entry in iter(src):
-        mas.index, mas.last = first, last
-        mas.store(entry)
-    mas.destroy()
-    return new
-
-
-def _w7_one_by_one(src: MapleTree) -> MapleTree:
+def _w7_store_gfp(src: MapleTree, ranges: list[Range]) -> MapleTree:
     new = MapleTree(src.flags)
     mas = MaState(new)
     for first, last, entry in iter(src):
@@ -299,17 +282,16 @@ def _w7_one_by_one(src: MapleTree) -> MapleTree:
     return new
 
 
-def _w7_store_range(src: MapleTree) -> MapleTree:
-    new = MapleTree(src.flags)
-    store = new.store_range
-    for first, last, entry in iter(src):
-        store(first, last, entry)
-    return new
+def _nothing_dropped(way: Callable[[MapleTree, list[Range], float], MapleTree]
+                     ) -> Callable[[MapleTree, list[Range]], MapleTree]:
+    return lambda src, ranges: way(src, ranges, 0.0)
 
 
-W7_WAYS: dict[str, Callable[[MapleTree], MapleTree]] = {
-    "W7a": _w7_dup, "W7b": _w7_fork, "W7c": _w7_bulk, "W7d": _w7_one_by_one,
-    "W7d'": _w7_store_range}
+#: W7's ways: the grid's, dropping nothing, but for the two the grid lacks
+W7_WAYS: dict[str, Callable[[MapleTree, list[Range]], MapleTree]] = {
+    "W7a": _nothing_dropped(WAYS["dup-bfs"]), "W7b": _w7_fork,
+    "W7c": _nothing_dropped(way_bulk), "W7d": _w7_store_gfp,
+    "W7d'": _nothing_dropped(way_stores)}
 
 
 def w7_table(entries: int = 134, rounds: int = 7, budget: float = 0.05) -> list[str]:
@@ -322,15 +304,16 @@ def w7_table(entries: int = 134, rounds: int = 7, budget: float = 0.05) -> list[
               f"{'C x W7a':>8}")
     lines = [header]
     for flags_name, flags in (("alloc", MT_FLAGS_ALLOC_RANGE), ("plain", 0)):
-        src = _by_stores([(10 * i, 10 * i + 5, i) for i in range(entries + 1)], flags)
+        ranges = [(10 * i, 10 * i + 5, i) for i in range(entries + 1)]
+        src = _by_stores(ranges, flags)
         loops = {}
         for name, way in W7_WAYS.items():
-            copy = way(src)
+            copy = way(src, ranges)
             if list(copy) != list(src):
                 raise AssertionError(f"{name}: the copy differs from the source")
             copy.validate(exempt_rightmost=True)
             t0 = time.perf_counter()
-            way(src).destroy()
+            way(src, ranges).destroy()
             loops[name] = max(1, int(budget / max(time.perf_counter() - t0, 1e-7)))
         best = {name: float("inf") for name in W7_WAYS}
         for _ in range(rounds):
@@ -338,7 +321,7 @@ def w7_table(entries: int = 134, rounds: int = 7, budget: float = 0.05) -> list[
                 gc.collect()
                 t0 = time.perf_counter()
                 for _ in range(loops[name]):
-                    way(src).destroy()
+                    way(src, ranges).destroy()
                 best[name] = min(best[name], (time.perf_counter() - t0) / loops[name])
         c_ns = C_W7_NS.get(entries, {})
         for name in W7_WAYS:

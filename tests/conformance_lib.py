@@ -21,6 +21,7 @@ one is one function: replace its handler with :func:`register`.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -861,13 +862,10 @@ def _op_fork(rp: Replayer, d: int):
     dropped (``VM_DONTCOPY``) and the others copied as ``v(x + 10**9)``;
     ``[0, sha256 of the copy's structure, its non-NULL entries]``.  The copy's
     structure is kept in ``rp.fork_structure`` for a diff."""
-    import hashlib
     copy = rp.tree.fork(lambda first, last, e: None if e % d == 0 else xa_value(e + 10**9))
     copy.validate(exempt_rightmost=True)
     rp.fork_structure = canonical(copy.structure())
-    entries = 0
-    for first, last, e in copy._occupied():
-        entries += 1
+    entries = sum(1 for _ in copy._occupied())
     return [0, hashlib.sha256(rp.fork_structure.encode()).hexdigest(), entries]
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, final
 
 from .constants import ARANGE_64, LEAF_64, MT_MIN_SLOTS, MT_PIVOTS, MT_SLOTS
+from .core import TreeCore
 from .node import Node, node_max_gap
 from .walk import Pos
 
@@ -101,22 +102,26 @@ def no_null_split(bn: BigNode, split: int, right_keep: int) -> int:
     return split
 
 
-def calc_split(bn: BigNode, bulk: bool = False) -> tuple[int, int]:
+def calc_split(bn: BigNode, tree: TreeCore | None = None) -> tuple[int, int]:
     """``mab_calc_split`` of Linux 6.12.117: ``(split, mid_split)`` for the
-    entries of ``bn``.  O(1).
+    entries of ``bn``, written by a write to ``tree``.  O(1).
 
     The left node takes entries ``0..split``; with a three-way split
-    (``mid_split`` > 0) the middle node takes ``split+1..mid_split``.  Bulk
-    mode favours the left node: the right one gets ``mt_min_slots`` entries
-    (one more when that would cut at a NULL).  There is no "dense key" shift
-    in 6.12.117 (the split is half the entries, then the NULL rule).
+    (``mid_split`` > 0) the middle node takes ``split+1..mid_split``.  A
+    bulk-mode write (``tree._bulk``) favours the left node: the right one
+    gets ``mt_min_slots`` entries (one more when that would cut a leaf at a
+    NULL), and a leaf split sets ``tree._bulk_leaf_split`` (the kernel's
+    ``MA_STATE_REBALANCE``, for ``mas_destroy``).  There is no "dense key"
+    shift in 6.12.117 (the split is half the entries, then the NULL rule).
     """
     last = len(bn.piv) - 1
     min_slots = MT_MIN_SLOTS[bn.type]
-    if bulk:
+    if tree is not None and tree._bulk:
         split = last - min_slots
-        if bn.type == LEAF_64 and bn.slot[split] is None:
-            split -= 1
+        if bn.type == LEAF_64:
+            tree._bulk_leaf_split = True
+            if bn.slot[split] is None:
+                split -= 1
         return split, 0
     slot_count = MT_SLOTS[bn.type]
     split = last // 2

@@ -141,14 +141,21 @@ def fork_into(src: TreeCore, dst: TreeCore, copy: CopyEntry) -> None:
     dup_into(src, dst)
     rcu = dst._flags & MT_FLAGS_USE_RCU
     dst._flags &= ~MT_FLAGS_USE_RCU
-    mas = MaState(dst, 0)
-    root = dst._root
+    try:
+        _replace_entries(dst, copy)
+    finally:
+        dst._flags |= rcu
+
+
+def _replace_entries(tree: TreeCore, copy: CopyEntry) -> None:
+    """The ``dup_mmap`` walk of :func:`fork_into` over ``tree``, the copy."""
+    mas = MaState(tree, 0)
+    root = tree._root
     if isinstance(root, RootEntry):
         # A direct root is copied by one store: the kernel's walk would meet
         # it again and again (a store into a direct root restarts the state),
         # which a process's tree, never holding an entry at 0, does not meet.
         mas.store(copy(0, 0, root.entry))
-        dst._flags |= rcu
         return
     for entry in mas.for_each():
         if entry is ZERO_ENTRY:
@@ -159,4 +166,3 @@ def fork_into(src: TreeCore, dst: TreeCore, copy: CopyEntry) -> None:
         else:
             mas.store(replacement)
     mas.destroy()
-    dst._flags |= rcu

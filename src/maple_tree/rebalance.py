@@ -115,7 +115,6 @@ def spanning_rebalance(tree: TreeCore, bn: BigNode, orig_l: Pos, orig_r: Pos,
     leaves ``orig_l`` and ``orig_r`` from ``bn``, level by level, for at most
     ``count`` levels (one more when a pulled-in neighbour needs it)."""
     alloc = tree._alloc
-    bulk = tree._bulk
     l = Pos(orig_l.node)  # the new left node of each level (node set per round)
     new_nodes: list[Node] = []
     if (orig_l.min != 0 or orig_r.max != ULONG_MAX) and len(bn.piv) <= MT_MIN_SLOTS[bn.type]:
@@ -129,8 +128,7 @@ def spanning_rebalance(tree: TreeCore, bn: BigNode, orig_l: Pos, orig_r: Pos,
         if b_end < MT_SLOTS[ntype]:
             split, mid, has_right = b_end, 0, False
         else:
-            split, mid = calc_split(bn, bulk)
-            tree._bulk_leaf_split |= bulk and ntype == LEAF_64
+            split, mid = calc_split(bn, tree)
             has_right = True
         left = node_from_big(bn, 0, split, ntype)
         new_nodes.append(left)
@@ -209,8 +207,8 @@ def destroy_rebalance(tree: TreeCore, leaf: Node) -> bool:
     Returns False, changing nothing, if ``leaf`` has no left sibling.
     O(slots + height).
 
-    Outside RCU mode the two leaves are rewritten in place, as in the kernel;
-    in RCU mode they get new lists.
+    Both leaves keep their node objects and get new lists (the kernel
+    rewrites them in place outside RCU mode).
     """
     parent = leaf.parent
     slot = leaf.parent_slot

@@ -153,8 +153,7 @@ def split_store(tree: TreeCore, mas: Pos, bn: BigNode) -> None:
         if top is not None:
             height += 1
             break
-        split, _ = calc_split(bn, tree._bulk)
-        tree._bulk_leaf_split |= tree._bulk and bn.type == LEAF_64  # MA_STATE_REBALANCE
+        split, _ = calc_split(bn, tree)
         _split_data(st, bn, mas, split)
         st.r.max = mas.max
         bn = _fill_parent(st, mas, 1)

@@ -25,13 +25,11 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import repeat
-from operator import is_
 
 from .constants import LEAF_64, MT_SLOTS, TYPE_NAMES
 from .core import TreeCore
 from .entries import ZERO_ENTRY
-from .node import Node, RootEntry
+from .node import Node, RootEntry, leaf_entries
 
 __all__ = ["TreeStats", "LevelStats", "tree_stats"]
 
@@ -92,10 +90,7 @@ def tree_stats(tree: TreeCore) -> TreeStats:
     while level:
         levels.append(_level(level, len(levels)))
         if level[0].type == LEAF_64:
-            for leaf in level:
-                slots = leaf.slots
-                entries += (len(slots) - sum(map(is_, slots, repeat(None)))
-                            - sum(map(is_, slots, repeat(ZERO_ENTRY))))
+            entries += sum(leaf_entries(leaf) for leaf in level)
             break
         level = [child for node in level for child in node.slots]
     by_type: dict[str, int] = {}

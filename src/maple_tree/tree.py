@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Generator, Iterable, Iterator
-from itertools import islice, repeat
-from operator import is_
+from itertools import islice
 from typing import Any
 
 from .alloc import alloc_cyclic, alloc_range
@@ -40,7 +39,7 @@ from .dump import dump_tree
 from .dup import CopyEntry, dup_into, fork_into
 from .entries import ZERO_ENTRY, InternalEntry
 from .errors import InvalidArgumentError, InvalidTypeError
-from .node import Node, kill_subtree, node_min
+from .node import Node, kill_subtree, leaf_entries, node_min
 from .state import MaState
 from .stats import TreeStats, tree_stats
 from .structure import root_from_structure, same_shape, tree_structure
@@ -408,12 +407,7 @@ class MapleTree(TreeCore):
         root = self._root
         if not isinstance(root, Node):
             return 0 if root is None or root.entry is ZERO_ENTRY else 1
-        count = 0
-        for leaf, _ in iter_leaves(root, 0):
-            slots = leaf.slots
-            count += (len(slots) - sum(map(is_, slots, repeat(None)))
-                      - sum(map(is_, slots, repeat(ZERO_ENTRY))))  # by identity, not ==
-        return count
+        return sum(leaf_entries(leaf) for leaf, _ in iter_leaves(root, 0))
 
     def __bool__(self) -> bool:
         """True when at least one entry is visible.  O(log n) on a tree that has one."""
