@@ -52,9 +52,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-_SRC = os.path.join(os.path.dirname(HERE), "src")
-if os.path.isdir(os.path.join(_SRC, "maple_tree")):
-    sys.path.insert(0, _SRC)
+sys.path.insert(0, HERE)
+import which_build  # noqa: E402  (src/ or the installed build)
+
+which_build.use_package()
 
 from maple_tree import MT_FLAGS_ALLOC_RANGE, MapleTree, MaState  # noqa: E402
 from maple_tree.dup import copy_breadth_first, copy_depth_first, dup_into  # noqa: E402

@@ -46,9 +46,10 @@ from collections.abc import Callable
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-_SRC = os.path.join(os.path.dirname(HERE), "src")
-if os.path.isdir(os.path.join(_SRC, "maple_tree")):
-    sys.path.insert(0, _SRC)
+sys.path.insert(0, HERE)
+import which_build  # noqa: E402  (src/ or the installed build)
+
+which_build.use_package()
 
 from maple_tree import MT_FLAGS_ALLOC_RANGE, MapleTree  # noqa: E402
 from maple_tree.build import DEFAULT_FILL, build_into  # noqa: E402

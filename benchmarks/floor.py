@@ -31,9 +31,9 @@ from bisect import bisect_left
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-_SRC = os.path.join(os.path.dirname(HERE), "src")
-if os.path.isdir(os.path.join(_SRC, "maple_tree")):
-    sys.path.insert(0, _SRC)
+import which_build  # noqa: E402  (src/ or the installed build)
+
+which_build.use_package()
 
 import workloads as wl  # noqa: E402
 from run import c_figure  # noqa: E402

@@ -40,9 +40,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-_SRC = os.path.join(os.path.dirname(HERE), "src")
-if os.path.isdir(os.path.join(_SRC, "maple_tree")):
-    sys.path.insert(0, _SRC)
+sys.path.insert(0, HERE)
+import which_build  # noqa: E402  (src/ or the installed build)
+
+which_build.use_package()
 
 from maple_tree import MapleTree  # noqa: E402
 from maple_tree.constants import ARANGE_64, LEAF_64, MT_MIN_SLOTS, RANGE_64  # noqa: E402

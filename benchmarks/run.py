@@ -25,10 +25,9 @@ from typing import Callable, Iterator, Sequence, TypeVar
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-# run from a checkout without installing: prefer ../src when it holds the package
-_SRC = os.path.join(os.path.dirname(HERE), "src")
-if os.path.isdir(os.path.join(_SRC, "maple_tree")):
-    sys.path.insert(0, _SRC)
+import which_build  # noqa: E402  (src/ or the installed build)
+
+which_build.use_package()
 
 import workloads as wl  # noqa: E402
 
@@ -110,8 +109,10 @@ class Checkout:
 
     @property
     def location(self) -> str:
-        """The directory the package was imported from."""
-        return os.path.dirname(self.modules["maple_tree"].__file__ or "?")
+        """The directory the package was imported from, and its build."""
+        package = self.modules["maple_tree"]
+        build = "compiled" if getattr(package, "COMPILED", False) else "pure"
+        return f"{os.path.dirname(package.__file__ or '?')} ({build})"
 
     @classmethod
     def current(cls, label: str) -> "Checkout":

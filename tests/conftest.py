@@ -1,7 +1,9 @@
 """Shared pytest setup for the maple-tree test suite.
 
-* Makes ``src/`` importable when the package is not installed (plain clone:
-  ``python -m pytest tests``).
+* Chooses the package under test (``tests/under_test.py``): this checkout's
+  ``src/`` by default, the installed package with
+  ``MAPLE_TREE_USE_INSTALLED=1`` (how CI tests the compiled build), and
+  names the build in the report header.
 * (The ``slow`` marker and its default deselection live in pyproject.toml:
   ``addopts = -m "not slow"``; ``python -m pytest -m slow`` runs only the
   exhaustive variants, ``-m "slow or not slow"`` everything.)
@@ -13,16 +15,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parent.parent
-_SRC = _ROOT / "src"
 _TESTS = Path(__file__).resolve().parent
-if _SRC.is_dir() and str(_SRC) not in sys.path:
-    try:
-        import maple_tree  # noqa: F401  (installed or already on the path)
-    except ImportError:
-        sys.path.insert(0, str(_SRC))
 if str(_TESTS) not in sys.path:
     sys.path.insert(0, str(_TESTS))
+
+import under_test  # noqa: E402
+
+under_test.put_package_on_path()
+_LOADED = under_test.check_loaded_build()
+
+
+def pytest_report_header(config):
+    return _LOADED
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

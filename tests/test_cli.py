@@ -18,10 +18,10 @@ import maple_tree
 from maple_tree import MT_FLAGS_ALLOC_RANGE, EntryExistsError, MapleTree
 from maple_tree import cli
 from maple_tree.cli import FLAGS, OPS, TraceError, load_trace, main, replay, tree_stats
+from under_test import subprocess_env
 from maple_tree import constants
 from maple_tree.constants import MT_FLAGS_USER_MASK
 
-SRC = Path(__file__).resolve().parent.parent / "src"
 TRACE_DIR = Path(__file__).resolve().parent / "data" / "kernel-tests" / "traces"
 ERROR_PREFIX = "maple-tree: error: "
 
@@ -365,11 +365,16 @@ def test_help_describes_the_input_format(capsys, command):
     assert "../" not in out
 
 
+#: what --version prints: the version, then which build is loaded
+_VERSION = (f"maple-tree {maple_tree.__version__} "
+            f"(build: {'compiled' if maple_tree.COMPILED else 'pure'})\n")
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--version"])
     assert exc.value.code == 0
-    assert capsys.readouterr().out == f"maple-tree {maple_tree.__version__}\n"
+    assert capsys.readouterr().out == _VERSION
 
 
 def test_usage_error_exits_2(capsys):
@@ -398,9 +403,8 @@ def _console_script() -> tuple[str, ...]:
 
 
 def _env() -> dict[str, str]:
-    """The environment of a subprocess: this checkout's ``src`` first on the import path."""
-    paths = (str(SRC), os.environ.get("PYTHONPATH", ""))
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    """The environment of a subprocess: it imports the package under test."""
+    return subprocess_env()
 
 
 def _run(command: tuple[str, ...], *args: str) -> subprocess.CompletedProcess[str]:
@@ -425,7 +429,7 @@ def test_console_script_bad_input(tmp_path, name):
 
 
 def test_subprocess_version_and_usage():
-    expected = f"maple-tree {maple_tree.__version__}\n"
+    expected = _VERSION
     assert _run(PYTHON_M, "--version").stdout == expected
     assert _run(_console_script(), "--version").stdout == expected
     proc = _run(PYTHON_M)

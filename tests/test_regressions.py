@@ -106,3 +106,16 @@ def test_entries_whose_eq_raises(flags):
     mas = MaState(t, 0)
     assert sum(1 for _ in mas.for_each()) == len(t)
     t.structure(), t.dump()
+
+
+@pytest.mark.parametrize("replace", [(0, 1), (0, 0), (5, 9)])
+def test_iteration_over_a_direct_root_sees_a_write(replace):
+    """A tree holding one entry at ``[0, 0]`` keeps it in the root, without a
+    node; an iterator that yielded it and then sees a write walks again from
+    key 1, as it does over nodes (it once stopped there)."""
+    t = MapleTree()
+    t.store(0, "r")
+    it = iter(t)
+    assert next(it) == (0, 0, "r")
+    t.store_range(*replace, "w")
+    assert next(it, None) == t.find(1)

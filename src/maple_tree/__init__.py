@@ -5,6 +5,9 @@
 >>> t.store_range(10, 19, "a")
 >>> t.load(15)
 'a'
+
+``COMPILED`` tells which build is loaded: True for the mypyc-compiled
+modules, False for the plain Python ones (the same source either way).
 """
 from .constants import (
                         MT_FLAGS_ALLOC_RANGE,
@@ -24,10 +27,11 @@ from .errors import (
                         StateError,
                         TreeCorruptError,
 )
+from .node import COMPILED
 from .state import MaState
 from .tree import MapleTree
 
-__all__ = ["MapleTree", "MaState", "ZERO_ENTRY", "RETRY_ENTRY", "InternalEntry", "ULONG_MAX",
+__all__ = ["COMPILED", "MapleTree", "MaState", "ZERO_ENTRY", "RETRY_ENTRY", "InternalEntry", "ULONG_MAX",
            "MT_FLAGS_ALLOC_RANGE", "MT_FLAGS_USE_RCU", "MT_FLAGS_LOCK_EXTERN",
            "MT_FLAGS_ALLOC_WRAPPED", "MapleError", "EntryExistsError", "InvalidArgumentError",
            "InvalidTypeError", "BusyError", "OutOfMemoryError", "StateError", "TreeCorruptError"]

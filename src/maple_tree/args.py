@@ -19,13 +19,22 @@ maple_tree.errors.InvalidTypeError: index must be an int, not str '7'
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 from .constants import ULONG_MAX
 from .entries import is_advanced
 from .errors import InvalidArgumentError, InvalidTypeError
 
-__all__ = ["check_key", "check_range", "check_entry", "check_window", "check_bool", "show"]
+__all__ = ["Key", "Flag", "check_key", "check_range", "check_entry", "check_window", "check_bool", "show"]
+
+#: A key argument of the public API: an ``int`` in ``0..ULONG_MAX``, which
+#: :func:`check_key` checks.  Annotated ``Any`` on purpose: a compiled build
+#: turns an ``int`` annotation into a check of its own with another error, so
+#: the public boundary leaves every check to this module, in both builds.
+Key: TypeAlias = Any
+#: A flag argument of the public API (``True`` or ``False``, checked by
+#: :func:`check_bool`); ``Any`` for the same reason as :data:`Key`.
+Flag: TypeAlias = Any
 
 
 def show(value: Any, limit: int = 60) -> str:

@@ -132,7 +132,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .args import check_entry, check_key, show
+from .args import Key, check_entry, check_key, show
 from .constants import ARANGE_64, LEAF_64, MT_MIN_SLOTS, MT_SLOTS, RANGE_64, ULONG_MAX
 from .core import TreeCore, gc_paused
 from .entries import InternalEntry
@@ -363,7 +363,7 @@ def _parents(children: list[Node], maxes: list[int], gaps: list[int] | None, nod
 
 
 def build_into(tree: TreeCore, ranges: Iterable[tuple[int, int, Any]],
-               fill: int = DEFAULT_FILL) -> None:
+               fill: Key = DEFAULT_FILL) -> None:
     """Make the empty tree ``tree`` hold ``ranges``: ``(first, last, entry)``
     sorted by ``first`` and not overlapping, built bottom-up with ``fill``
     slots per leaf (8..16; see the module docstring for the rules, the shape

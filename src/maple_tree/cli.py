@@ -40,6 +40,7 @@ from importlib import resources
 from typing import Any, TypeGuard
 
 from . import (
+    COMPILED,
     MT_FLAGS_ALLOC_RANGE,
     MT_FLAGS_ALLOC_WRAPPED,
     MT_FLAGS_LOCK_EXTERN,
@@ -426,8 +427,9 @@ def version_text() -> str:
 def _version_fields() -> list[tuple[str, str]]:
     """The facts ``--version`` reports after the version number, as (name, value).
 
-    None yet; a new fact (e.g. which build is loaded) is one more pair here."""
-    return []
+    Today one: which build is loaded (``compiled`` with mypyc, or ``pure``
+    Python), so that a report names what it measured."""
+    return [("build", "compiled" if COMPILED else "pure")]
 
 
 # -- help texts -------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ _ARANGE64_SLOTS = 10
 _SPACES = 32  # mt_dump_range's indentation string is 32 spaces long
 
 
-def dump_tree(tree: Any, fmt: str = "hex") -> str:
+def dump_tree(tree: Any, fmt: Any = "hex") -> str:
     """The ``mt_dump(tree, mt_dump_hex|mt_dump_dec)`` text of ``tree``, one ``\\n`` per line.
 
     ``fmt`` is ``"hex"`` (ranges ``%lx``, pivots ``%lX``, gaps ``%lx``) or
@@ -118,7 +118,7 @@ def _addresses(root: Any) -> dict[int, int]:
             continue
         addrs[id(node)] = NODE_ADDR_STEP * (len(addrs) + 1)
         if node.type != LEAF_64:
-            stack.extend(c for c in reversed(node.slots) if isinstance(c, Node))
+            stack.extend(c for c in node.slots[::-1] if isinstance(c, Node))
     return addrs
 
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from itertools import repeat
 from operator import is_
-from typing import Any, final
+from types import FunctionType
+from typing import Any, Final, final
 
 from .constants import (
     ARANGE_64,
@@ -39,7 +40,7 @@ from .constants import (
 )
 from .entries import ZERO_ENTRY
 
-__all__ = ["Node", "RootEntry", "LEAF_64", "RANGE_64", "ARANGE_64", "node_min",
+__all__ = ["COMPILED", "Node", "RootEntry", "LEAF_64", "RANGE_64", "ARANGE_64", "node_min",
            "leaf_max_gap", "node_max_gap", "leaf_entries", "kill_node", "kill_subtree"]
 
 
@@ -219,3 +220,9 @@ class RootEntry:
 
     def __repr__(self) -> str:
         return f"RootEntry({self.entry!r})"
+
+
+#: True when this module (and with it the whole package) runs as the compiled
+#: build: mypyc turns its functions into native ones, which are not Python
+#: ``FunctionType`` objects.
+COMPILED: Final = not isinstance(node_min, FunctionType)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, final
 
-from .args import check_entry, check_key, check_window
+from .args import Key, check_entry, check_key, check_window
 from .constants import ULONG_MAX
 from .core import TreeCore
 from .cursor import ACTIVE, ERROR, STATUS_BY_NAME, STATUS_NAMES, CursorState
@@ -76,7 +76,7 @@ class MaState(CursorState):
 
     __slots__ = ()
 
-    def __init__(self, tree: TreeCore, index: int = 0, last: int | None = None) -> None:
+    def __init__(self, tree: object, index: Key = 0, last: Key | None = None) -> None:
         if not isinstance(tree, TreeCore):
             raise InvalidTypeError(f"tree must be a MapleTree, not {type(tree).__name__}")
         index = check_key(index, "index")
@@ -98,7 +98,7 @@ class MaState(CursorState):
         return self._tree
 
     @tree.setter
-    def tree(self, tree: TreeCore) -> None:
+    def tree(self, tree: object) -> None:
         if not isinstance(tree, TreeCore):
             raise InvalidTypeError(f"tree must be a MapleTree, not {type(tree).__name__}")
         self._tree = tree
@@ -113,7 +113,7 @@ class MaState(CursorState):
         return STATUS_NAMES[self._status]
 
     @status.setter
-    def status(self, value: str) -> None:
+    def status(self, value: object) -> None:
         if not isinstance(value, str):
             raise InvalidTypeError(f"status must be a str, not {type(value).__name__}")
         code = STATUS_BY_NAME.get(value)
@@ -161,7 +161,7 @@ class MaState(CursorState):
         return self._index
 
     @index.setter
-    def index(self, value: int) -> None:
+    def index(self, value: Key) -> None:
         self._index = check_key(value, "index")
         self._unordered = True
 
@@ -172,7 +172,7 @@ class MaState(CursorState):
         return self._last
 
     @last.setter
-    def last(self, value: int) -> None:
+    def last(self, value: Key) -> None:
         self._last = check_key(value, "last")
         self._unordered = True
 
@@ -185,7 +185,7 @@ class MaState(CursorState):
             self._unordered = False
 
     # -- state handling -----------------------------------------------------------------------
-    def set_range(self, first: int, last: int) -> None:
+    def set_range(self, first: Key, last: Key) -> None:
         """``mas_set_range``: reset and point at ``[first, last]``.  O(1).
 
         >>> from maple_tree import MapleTree
@@ -199,7 +199,7 @@ class MaState(CursorState):
         self._index, self._last, self._unordered = first, last, False
         self.reset()
 
-    def set(self, index: int) -> None:
+    def set(self, index: Key) -> None:
         """``mas_set``: reset and point at ``index``.  O(1).
 
         >>> from maple_tree import MapleTree
@@ -223,7 +223,7 @@ class MaState(CursorState):
         self._check_range()
         return super().walk()
 
-    def next(self, max: int = ULONG_MAX) -> Any:
+    def next(self, max: Key = ULONG_MAX) -> Any:
         """``mas_next``: the next entry after the current range, starting at or
         before ``max`` (may be ZERO_ENTRY); None at the limit (``overflow``).
         O(1) amortised.
@@ -237,7 +237,7 @@ class MaState(CursorState):
         self._check_range()
         return guarded(self, next_setup, next_slot, max, False)
 
-    def next_range(self, max: int = ULONG_MAX) -> Any:
+    def next_range(self, max: Key = ULONG_MAX) -> Any:
         """``mas_next_range``: like :meth:`next` but NULL ranges are returned
         too.  O(1) amortised.
 
@@ -250,7 +250,7 @@ class MaState(CursorState):
         self._check_range()
         return guarded(self, next_setup, next_slot, max, True)
 
-    def prev(self, min: int = 0) -> Any:
+    def prev(self, min: Key = 0) -> Any:
         """``mas_prev``: the entry before the current range, ending at or after
         ``min`` (may be ZERO_ENTRY); None at the limit (``underflow``).
         O(1) amortised.
@@ -264,7 +264,7 @@ class MaState(CursorState):
         self._check_range()
         return guarded(self, prev_setup, prev_slot, min, False)
 
-    def prev_range(self, min: int = 0) -> Any:
+    def prev_range(self, min: Key = 0) -> Any:
         """``mas_prev_range``: like :meth:`prev` but NULL ranges are returned
         too.  O(1) amortised.
 
@@ -277,7 +277,7 @@ class MaState(CursorState):
         self._check_range()
         return guarded(self, prev_setup, prev_slot, min, True)
 
-    def find(self, max: int = ULONG_MAX) -> Any:
+    def find(self, max: Key = ULONG_MAX) -> Any:
         """``mas_find``: first call, the entry at or after ``index`` up to ``max``;
         later calls, the next entry.  May return ZERO_ENTRY.  O(1) amortised.
 
@@ -290,7 +290,7 @@ class MaState(CursorState):
         self._check_range()
         return guarded(self, find_setup, find_step, max, False)
 
-    def find_range(self, max: int = ULONG_MAX) -> Any:
+    def find_range(self, max: Key = ULONG_MAX) -> Any:
         """``mas_find_range``: like :meth:`find` but NULL ranges are returned
         too.  O(1) amortised.
 
@@ -303,7 +303,7 @@ class MaState(CursorState):
         self._check_range()
         return guarded(self, find_setup, next_slot, max, True)
 
-    def find_rev(self, min: int = 0) -> Any:
+    def find_rev(self, min: Key = 0) -> Any:
         """``mas_find_rev``: first call, the entry at or below ``index`` down to
         ``min``; later calls, the previous entry.  May return ZERO_ENTRY.
         O(1) amortised.
@@ -317,7 +317,7 @@ class MaState(CursorState):
         self._check_range()
         return guarded(self, find_rev_setup, prev_slot, min, False)
 
-    def find_range_rev(self, min: int = 0) -> Any:
+    def find_range_rev(self, min: Key = 0) -> Any:
         """``mas_find_range_rev``: like :meth:`find_rev` with NULL ranges too.
         O(1) amortised.
 
@@ -330,7 +330,7 @@ class MaState(CursorState):
         self._check_range()
         return guarded(self, find_rev_setup, prev_slot, min, True)
 
-    def for_each(self, max: int = ULONG_MAX) -> Iterator[Any]:
+    def for_each(self, max: Key = ULONG_MAX) -> Iterator[Any]:
         """``mas_for_each``: yield every entry up to ``max`` (ZERO_ENTRY
         included); ``index``/``last`` hold the current range.  Each step is
         :meth:`find`; while the state stays ``active`` between steps it takes
@@ -356,7 +356,7 @@ class MaState(CursorState):
             else:
                 entry = self.find(max)
 
-    def for_each_rev(self, min: int = 0) -> Iterator[Any]:
+    def for_each_rev(self, min: Key = 0) -> Iterator[Any]:
         """``mas_for_each_rev``: yield every entry down to ``min`` (ZERO_ENTRY
         included), :meth:`find_rev` by :meth:`find_rev`.  O(1) amortised per
         entry.
@@ -409,7 +409,7 @@ class MaState(CursorState):
         destroy(self)
 
     # -- bulk mode ----------------------------------------------------------------------------
-    def expected_entries(self, count: int) -> None:
+    def expected_entries(self, count: Key) -> None:
         """``mas_expected_entries``: enter bulk mode to load about ``count``
         entries in ascending order through this state with :meth:`store`.
         In bulk mode a split leaves the left node nearly full (the right one
@@ -457,7 +457,7 @@ class MaState(CursorState):
         return cursor_erase(self)
 
     # -- gap search ---------------------------------------------------------------------------
-    def empty_area(self, min: int, max: int, size: int) -> None:
+    def empty_area(self, min: Key, max: Key, size: Key) -> None:
         """``mas_empty_area``: the lowest free run of ``size`` keys inside
         ``[min, max]``; on success ``index``/``last`` hold it.
 
@@ -475,7 +475,7 @@ class MaState(CursorState):
         self._check_range()
         empty_area(self, min, max, size)
 
-    def empty_area_rev(self, min: int, max: int, size: int) -> None:
+    def empty_area_rev(self, min: Key, max: Key, size: Key) -> None:
         """``mas_empty_area_rev``: the highest free run of ``size`` keys inside
         ``[min, max]``; same contract as :meth:`empty_area`.  O(log n) on
         allocation trees.

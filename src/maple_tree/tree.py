@@ -26,7 +26,7 @@ from itertools import islice
 from typing import Any
 
 from .alloc import alloc_cyclic, alloc_range
-from .args import check_bool, check_entry, check_key, check_range, show
+from .args import Flag, Key, check_bool, check_entry, check_key, check_range, show
 from .build import DEFAULT_FILL, build_into
 from .constants import (
     MT_FLAGS_ALLOC_RANGE,
@@ -70,7 +70,7 @@ class MapleTree(TreeCore):
     __slots__ = ()
     __hash__ = None  # type: ignore[assignment]  # mutable: compares by contents
 
-    def __init__(self, flags: int = 0) -> None:
+    def __init__(self, flags: Key = 0) -> None:
         if flags.__class__ is not int:
             raise InvalidTypeError(f"flags must be an int, not {type(flags).__name__} "
                                    f"{show(flags)}")
@@ -140,7 +140,7 @@ class MapleTree(TreeCore):
         return self._root is None
 
     # -- point reads --------------------------------------------------------------------------
-    def load(self, index: int) -> Any:
+    def load(self, index: Key) -> Any:
         """``mtree_load``: the entry at ``index`` or None; ZERO_ENTRY reads as None.
 
         O(log n).
@@ -160,7 +160,7 @@ class MapleTree(TreeCore):
             entry = root.entry
         return None if entry is ZERO_ENTRY else entry
 
-    def __getitem__(self, index: int) -> Any:
+    def __getitem__(self, index: Key) -> Any:
         """``tree[index]``: :meth:`load`, but ``KeyError`` where nothing is
         stored (a NULL range or a ZERO_ENTRY reservation).  O(log n).
 
@@ -179,7 +179,7 @@ class MapleTree(TreeCore):
             raise KeyError(index)
         return entry
 
-    def get(self, index: int, default: Any = None) -> Any:
+    def get(self, index: Key, default: Any = None) -> Any:
         """The entry at ``index``, or ``default`` where nothing is stored.  O(log n).
 
         >>> MapleTree().get(5, "none")
@@ -188,7 +188,7 @@ class MapleTree(TreeCore):
         entry = self.load(index)
         return default if entry is None else entry
 
-    def __contains__(self, index: int) -> bool:
+    def __contains__(self, index: Key) -> bool:
         """``index in tree``: the key holds an entry (ZERO_ENTRY counts as
         empty).  O(log n).
 
@@ -198,7 +198,7 @@ class MapleTree(TreeCore):
         return self.load(index) is not None
 
     # -- searches -----------------------------------------------------------------------------
-    def find(self, index: int, max: int = ULONG_MAX) -> Range | None:
+    def find(self, index: Key, max: Key = ULONG_MAX) -> Range | None:
         """``mt_find``: the first entry at or after ``index`` that starts at or
         before ``max``, as ``(first, last, entry)``; None if there is none.
 
@@ -238,7 +238,7 @@ class MapleTree(TreeCore):
             off = 0
         return None
 
-    def find_after(self, index: int, max: int = ULONG_MAX) -> Range | None:
+    def find_after(self, index: Key, max: Key = ULONG_MAX) -> Range | None:
         """``mt_find_after``: :meth:`find`, except that ``index == 0`` means the
         previous range ended at ULONG_MAX (the kernel's cursor wrapped), so None.
 
@@ -252,7 +252,7 @@ class MapleTree(TreeCore):
             return None
         return self.find(index, max)
 
-    def next(self, index: int, max: int = ULONG_MAX) -> Range | None:
+    def next(self, index: Key, max: Key = ULONG_MAX) -> Range | None:
         """``mt_next``: the first entry after the range holding ``index`` that
         starts at or before ``max``; may return ZERO_ENTRY.  A fresh
         :class:`~maple_tree.state.MaState` at ``index`` and its ``next(max)``,
@@ -266,7 +266,7 @@ class MapleTree(TreeCore):
         entry = mas.next(max)
         return None if entry is None else (mas.index, mas.last, entry)
 
-    def prev(self, index: int, min: int = 0) -> Range | None:
+    def prev(self, index: Key, min: Key = 0) -> Range | None:
         """``mt_prev``: the last entry before the range holding ``index`` that
         ends at or after ``min``; may return ZERO_ENTRY.  A fresh
         :class:`~maple_tree.state.MaState` at ``index`` and its ``prev(min)``.
@@ -304,7 +304,7 @@ class MapleTree(TreeCore):
         """
         return self._ranges(0, ULONG_MAX, ZERO_ENTRY)
 
-    def items(self, first: int = 0, last: int = ULONG_MAX) -> Iterator[Range]:
+    def items(self, first: Key = 0, last: Key = ULONG_MAX) -> Iterator[Range]:
         """The ``(first, last, entry)`` of every stored range that intersects
         ``[first, last]``, in key order and whole (not clipped to the window);
         NULL ranges and ZERO_ENTRY are skipped.  Walks from the root once, then
@@ -332,11 +332,13 @@ class MapleTree(TreeCore):
         until a step sees a write, then return where to walk again from (None
         when iteration is over)."""
         root = self._root
+        writes = self._writes
         if not isinstance(root, Node):
             if index == 0 and root is not None and root.entry is not zero:
                 yield (0, 0, root.entry)
+                if self._writes != writes and stop:
+                    return 1
             return None
-        writes = self._writes
         first = -1
         for leaf, off in iter_leaves(root, index):
             pivots = leaf.pivots
@@ -440,7 +442,7 @@ class MapleTree(TreeCore):
         """Every range that is not NULL, ZERO_ENTRY included, in key order."""
         return self._ranges(0, ULONG_MAX, None)
 
-    def same_shape(self, other: MapleTree) -> bool:
+    def same_shape(self, other: object) -> bool:
         """True iff ``other`` has the same height and, node for node, the same
         node types, pivots, gaps and NULL slots (entry values are not
         compared: use ``==`` for contents).  O(nodes).
@@ -467,7 +469,7 @@ class MapleTree(TreeCore):
         return f"{head} entries={len(self)}>"
 
     # -- writes -------------------------------------------------------------------------------
-    def store_range(self, first: int, last: int, entry: Any) -> None:
+    def store_range(self, first: Key, last: Key, entry: Any) -> None:
         """``mtree_store_range``: make ``[first, last]`` hold ``entry``.
 
         Overlapped ranges are truncated or dropped; ``entry=None`` erases the
@@ -484,7 +486,7 @@ class MapleTree(TreeCore):
             entry = check_entry(entry)
         store(self, first, last, entry)
 
-    def store(self, index: int, entry: Any) -> None:
+    def store(self, index: Key, entry: Any) -> None:
         """``mtree_store``: :meth:`store_range` of the single key ``index``.
         O(log n).
 
@@ -494,7 +496,7 @@ class MapleTree(TreeCore):
         index = check_key(index, "index")
         store(self, index, index, check_entry(entry))
 
-    def insert_range(self, first: int, last: int, entry: Any) -> None:
+    def insert_range(self, first: Key, last: Key, entry: Any) -> None:
         """``mtree_insert_range``: store only if every key of ``[first, last]``
         is empty, else raise :class:`EntryExistsError` (EEXIST) and change
         nothing.  ZERO_ENTRY counts as occupied.  O(log n).
@@ -508,7 +510,7 @@ class MapleTree(TreeCore):
         first, last = check_range(first, last)
         store(self, first, last, check_entry(entry), insert=True)
 
-    def insert(self, index: int, entry: Any) -> None:
+    def insert(self, index: Key, entry: Any) -> None:
         """``mtree_insert``: :meth:`insert_range` of the single key ``index``.
         O(log n).
 
@@ -518,7 +520,7 @@ class MapleTree(TreeCore):
         index = check_key(index, "index")
         store(self, index, index, check_entry(entry), insert=True)
 
-    def erase(self, index: int) -> Any:
+    def erase(self, index: Key) -> Any:
         """``mtree_erase``: remove the whole range holding ``index`` and return
         its entry (None if it was empty; ZERO_ENTRY is returned as is).  O(log n).
 
@@ -595,7 +597,7 @@ class MapleTree(TreeCore):
         return self.dup()
 
     # -- allocation ---------------------------------------------------------------------------
-    def alloc_range(self, size: int, entry: Any, min: int = 0, max: int = ULONG_MAX) -> int:
+    def alloc_range(self, size: Key, entry: Any, min: Key = 0, max: Key = ULONG_MAX) -> int:
         """``mtree_alloc_range``: store ``entry`` in the lowest free run of
         ``size`` keys inside ``[min, max]`` and return its first key.
 
@@ -609,7 +611,7 @@ class MapleTree(TreeCore):
         """
         return alloc_range(self, size, entry, min, max, rev=False)
 
-    def alloc_rrange(self, size: int, entry: Any, min: int = 0, max: int = ULONG_MAX) -> int:
+    def alloc_rrange(self, size: Key, entry: Any, min: Key = 0, max: Key = ULONG_MAX) -> int:
         """``mtree_alloc_rrange``: like :meth:`alloc_range`, highest fit.  O(log n).
 
         >>> t = MapleTree(MT_FLAGS_ALLOC_RANGE); t.alloc_rrange(16, "top", 0, 4095)
@@ -617,7 +619,7 @@ class MapleTree(TreeCore):
         """
         return alloc_range(self, size, entry, min, max, rev=True)
 
-    def alloc_cyclic(self, entry: Any, lo: int, hi: int, next: int) -> tuple[int, int, bool]:
+    def alloc_cyclic(self, entry: Any, lo: Key, hi: Key, next: Key) -> tuple[int, int, bool]:
         """``mtree_alloc_cyclic``: store ``entry`` at the first free key of
         ``[max(lo, next), hi]``, wrapping to ``lo`` if none is free.
 
@@ -635,7 +637,7 @@ class MapleTree(TreeCore):
         return alloc_cyclic(self, entry, lo, hi, next)
 
     # -- inspection ---------------------------------------------------------------------------
-    def validate(self, exempt_rightmost: bool = False) -> None:
+    def validate(self, exempt_rightmost: Flag = False) -> None:
         """``mt_validate``: check every structural invariant; raise
         :class:`TreeCorruptError` naming the node and offset.  O(n).
 
@@ -659,8 +661,8 @@ class MapleTree(TreeCore):
         return tree_structure(self)
 
     @classmethod
-    def from_ranges(cls, ranges: Iterable[tuple[int, int, Any]], flags: int = 0, *,
-                    fill: int = DEFAULT_FILL) -> MapleTree:
+    def from_ranges(cls, ranges: Iterable[tuple[int, int, Any]], flags: Key = 0, *,
+                    fill: Key = DEFAULT_FILL) -> MapleTree:
         """A new tree holding ``ranges``: ``(first, last, entry)`` sorted by
         ``first`` and not overlapping, built bottom-up (leaves left to right,
         then each parent level) in one pass over the iterable, never walking
@@ -687,8 +689,8 @@ class MapleTree(TreeCore):
         return tree
 
     @classmethod
-    def from_structure(cls, obj: dict[str, Any] | str | bytes,
-                       flags: int | None = None) -> MapleTree:
+    def from_structure(cls, obj: Any,
+                       flags: Key | None = None) -> MapleTree:
         """Rebuild a tree node for node from a maple-structure/1 object (or its
         JSON text); ``flags`` defaults to ``MT_FLAGS_ALLOC_RANGE`` when the
         structure holds ``arange_64`` nodes, else 0.  The result is validated
@@ -723,7 +725,7 @@ class MapleTree(TreeCore):
         """
         return tree_stats(self)
 
-    def dump(self, fmt: str = "hex") -> str:
+    def dump(self, fmt: Any = "hex") -> str:
         """``mt_dump``: the tree as text in the kernel's layout (``fmt`` hex or
         dec); see ``docs/api.md`` for how to read it.  O(n).
 
