@@ -12,24 +12,20 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib
-import importlib.util
 import os
 import platform
 import sys
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass
 from types import ModuleType
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import which_build  # noqa: E402  (src/ or the installed build)
+from which_build import Checkout  # noqa: E402
 
 which_build.use_package()
 
-import workloads as wl  # noqa: E402
 
 # The C kernel's ns/op for the same workloads (Linux 6.12.117 lib/maple_tree.c,
 # -O2, userspace); the figures and how they were measured are documented in
@@ -79,85 +75,6 @@ def c_figure(name: str, flags_name: str, n: int) -> float | None:
     col = {("alloc", 10_000): 0, ("alloc", 1_000_000): 1,
            ("plain", 10_000): 2, ("plain", 1_000_000): 3}.get((flags_name, n))
     return None if col is None else C_NS[name][col]
-
-
-# -- the package under test, and a baseline beside it ---------------------------
-
-def _is_package_module(name: str) -> bool:
-    return name == "maple_tree" or name.startswith("maple_tree.")
-
-
-def _take_package_modules() -> dict[str, ModuleType]:
-    """Remove ``maple_tree`` and every ``maple_tree.*`` from sys.modules; return them."""
-    return {name: sys.modules.pop(name) for name in list(sys.modules)
-            if _is_package_module(name)}
-
-
-@dataclass
-class Checkout:
-    """One ``maple_tree`` package, with the workloads module bound to it.
-
-    ``modules`` holds the package's entries of sys.modules (``maple_tree`` and
-    ``maple_tree.*``).  Two checkouts live in one process under the same name:
-    :meth:`active` puts this one's modules in sys.modules for the duration, so
-    the imports the package makes inside its functions find its own modules.
-    """
-
-    label: str
-    modules: dict[str, ModuleType]
-    wl: ModuleType
-
-    @property
-    def location(self) -> str:
-        """The directory the package was imported from, and its build."""
-        package = self.modules["maple_tree"]
-        build = "compiled" if getattr(package, "COMPILED", False) else "pure"
-        return f"{os.path.dirname(package.__file__ or '?')} ({build})"
-
-    @classmethod
-    def current(cls, label: str) -> "Checkout":
-        """The package already imported (from ../src or the installed one)."""
-        return cls(label, {name: mod for name, mod in sys.modules.items()
-                           if _is_package_module(name)}, wl)
-
-    @classmethod
-    def load(cls, label: str, src_dir: str) -> "Checkout":
-        """Import the ``maple_tree`` package found in ``src_dir``, and a fresh copy of
-        workloads.py bound to it, without disturbing the package already imported."""
-        src_dir = os.path.abspath(src_dir)
-        if not os.path.isfile(os.path.join(src_dir, "maple_tree", "__init__.py")):
-            raise SystemExit(f"--baseline: no maple_tree package in {src_dir}")
-        saved = _take_package_modules()
-        sys.path.insert(0, src_dir)
-        try:
-            importlib.import_module("maple_tree")
-            name = f"workloads_{label}"
-            spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, "workloads.py"))
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-        finally:
-            sys.path.remove(src_dir)
-            modules = _take_package_modules()
-            sys.modules.update(saved)
-        strays = [m.__name__ for m in modules.values()
-                  if not os.path.abspath(m.__file__ or src_dir).startswith(src_dir + os.sep)]
-        if strays:
-            raise SystemExit(f"--baseline: {', '.join(strays)} did not come from {src_dir} "
-                             "(an import hook redirects maple_tree?)")
-        return cls(label, modules, module)
-
-    @contextmanager
-    def active(self) -> Iterator[None]:
-        """Make this package the one ``maple_tree`` names; restore the previous after.
-        Modules the package imports meanwhile stay with it."""
-        saved = _take_package_modules()
-        sys.modules.update(self.modules)
-        try:
-            yield
-        finally:
-            self.modules = _take_package_modules()
-            sys.modules.update(saved)
 
 
 # -- passes ---------------------------------------------------------------------
@@ -264,30 +181,15 @@ def workload_tables(checkouts: list[Checkout], ns: list[int], flag_sets: list[st
 
 
 def peer_table(n: int, gap_queries: int, repeat: int) -> None:
-    """The everyday range-map operations, SortedDict range map against MapleTree."""
+    """The everyday range-map operations, SortedDict range map against MapleTree
+    (``benchmarks/peers.py`` runs the full peer table, more maps and memory)."""
     try:
         import peers
     except ImportError as e:
         print(f"\nSortedDict comparison skipped: {e} (pip install '.[bench]')")
         return
-    inp = peers.Inputs.draw(n, gap_queries)
-    agree = peers.Agreement()
-
-    def make_pass(side: "peers.Side") -> Pass:
-        return lambda report: agree(peers.everyday_pass(side, inp, report))
-
-    def on_final(name: str, per_op: list[float]) -> None:
-        theirs, ours = per_op
-        print(f"{peers.OPERATIONS[name]:<52} {theirs * 1e6:>12.3f} {ours * 1e6:>12.3f} "
-              f"{ours / theirs:>8.3g}", flush=True)
-
-    header = f"{'operation':<52} {'SortedDict':>12} {'MapleTree':>12} {'ours/SD':>8}"
-    print(f"\nrange map, N={n:,}: a SortedDict range map (benchmarks/peers.py) against "
-          f"MapleTree (flags 0; ALLOC_RANGE for the gap query, {gap_queries} queries), "
-          f"us/op, same process, same results")
-    print(f"{header}\n{'-' * len(header)}")
-    interleave([make_pass(peers.SORTEDDICT), make_pass(peers.MAPLETREE)], repeat, on_final)
-    print("ours/SD < 1: MapleTree is faster")
+    peers.peer_table([peers.SORTEDDICT, peers.MAPLETREE], n, gap_queries, repeat,
+                     memory=False)
 
 
 def main(argv: list[str] | None = None) -> int:

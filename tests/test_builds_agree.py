@@ -21,7 +21,8 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -83,7 +84,8 @@ def outcomes() -> dict[str, Any]:
         for bad in [*BAD_TYPES, *BAD_VALUES]:
             if name == "validate" and isinstance(bad, bool):
                 continue  # its argument is a flag: True and False are good input
-            cases[f"{name}({bad!r})"] = _outcome(lambda t: call(t, bad), MT_FLAGS_ALLOC_RANGE)
+            cases[f"{name}({bad!r})"] = _outcome(lambda t, c=call, b=bad: c(t, b),
+                                                  MT_FLAGS_ALLOC_RANGE)
     return {"compiled": COMPILED, "cases": cases}
 
 

@@ -21,7 +21,9 @@ __all__ = ["update_gap", "propagate_gap"]
 
 
 def propagate_gap(node: Node, gap: int) -> None:
-    """Store ``gap`` as ``node``'s entry in its parent and carry the change up; O(height)."""
+    """Store ``gap`` as ``node``'s entry in its parent and carry the change up
+    while the parent's largest gap changes; one pass over each parent's gaps.
+    O(height x slots)."""
     parent = node.parent
     while parent is not None:
         gaps = parent.gaps
@@ -29,17 +31,18 @@ def propagate_gap(node: Node, gap: int) -> None:
             return
         slot = node.parent_slot
         old = gaps[slot]
-        if old == gap:
-            return
-        old_max = max(gaps)
-        gaps[slot] = gap
-        if gap >= old_max:
-            new_max = gap
-        elif old < old_max:
-            return  # another child still holds the largest gap
-        else:
+        if gap < old:
+            gaps[slot] = gap
             new_max = max(gaps)
-        if new_max == old_max:
+            if new_max >= old:
+                return  # another child holds (at least) the old largest gap
+        elif gap > old:
+            old_max = max(gaps)
+            gaps[slot] = gap
+            if gap <= old_max:
+                return  # the largest gap lies elsewhere and stays
+            new_max = gap
+        else:
             return
         node = parent
         parent = node.parent
