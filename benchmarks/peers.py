@@ -12,7 +12,7 @@ table: every operation of :data:`OPERATIONS` and the memory per range, on
 * :class:`IntervalTreeRangeMap` on ``intervaltree.IntervalTree`` (``chop`` then
   ``add`` for an overwrite; it has no gap search);
 * :class:`PortionRangeMap` on ``portion.IntervalDict`` (its operations are
-  linear in the map's size, so it runs at the smaller N only).
+  linear in the map's size, so it runs at N <= 2,000 only).
 
 All share the contract of ``MapleTree.store_range`` / ``load`` / ``erase`` /
 iteration for ranges holding non-None values.  :func:`everyday_pass` times the

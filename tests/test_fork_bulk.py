@@ -146,7 +146,7 @@ def test_both_copy_orders_build_the_same_tree(t):
     for order in (copy_depth_first, copy_breadth_first):
         copy, made = order(t._root)
         other = MapleTree(t.flags)
-        other._root, other._height = copy, t.height
+        other._root, other._height, other._entries = copy, t.height, len(t)
         other.validate()
         assert other.structure() == t.structure()
         assert made == t.stats().nodes

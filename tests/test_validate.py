@@ -13,6 +13,7 @@ from maple_tree import (COMPILED, MT_FLAGS_ALLOC_RANGE, ULONG_MAX, ZERO_ENTRY, M
                         TreeCorruptError)
 from maple_tree.constants import ARANGE_64, LEAF_64, RANGE_64
 from maple_tree.entries import RETRY_ENTRY
+from maple_tree.walk import count_entries
 from maple_tree.node import Node, RootEntry, leaf_max_gap
 from maple_tree.validate import _check_leaf_gap_formula, validate_tree
 
@@ -51,6 +52,8 @@ def make_tree(root, height: int, alloc: bool = False) -> MapleTree:
     tree = MapleTree(MT_FLAGS_ALLOC_RANGE if alloc else 0)
     tree._root = root
     tree._height = height
+    if root is None or isinstance(root, (Node, RootEntry)):
+        tree._entries = count_entries(root)  # as from_structure() sets it
     return tree
 
 
@@ -150,6 +153,7 @@ def test_short_rightmost_leaf_exempt_only_by_default(alloc):
     l2.parent, l2.parent_slot = tree._root, 2
     if alloc:
         tree._root.gaps[2] = leaf_max_gap(l2, 20)
+    tree._entries = count_entries(tree._root)
     validate_tree(tree)
     corrupt(tree, "root.slots[2]", 1, "short node", exempt_rightmost=False)
 
@@ -161,6 +165,7 @@ def test_short_rightmost_internal_exempt_only_by_default():
     leaves.append(leaf(*[(lo + 16 + j, j) for j in range(8)], (M, None)))
     tree._root.slots[1] = internal(leaves, False, lo)  # 3 children: end 2 < 6
     link(tree._root)
+    tree._entries = count_entries(tree._root)
     validate_tree(tree)
     corrupt(tree, "root.slots[1]", 2, "short node", exempt_rightmost=False)
 
@@ -371,6 +376,13 @@ def test_node_reached_twice():
     tree = three_leaves()
     tree._root.slots[2] = tree._root.slots[1]
     corrupt(tree, "root.slots[2]", 1, "node already reached as root.slots[1]")
+
+
+def test_entry_count_checked():
+    tree = three_leaves()
+    tree._entries += 1
+    with pytest.raises(TreeCorruptError, match=r"root: the tree counts 23 entries, its leaves hold 22"):
+        validate_tree(tree)
 
 
 def test_node_in_a_leaf_is_an_entry():

@@ -137,7 +137,7 @@ from .constants import ARANGE_64, LEAF_64, MT_MIN_SLOTS, MT_SLOTS, RANGE_64, ULO
 from .core import TreeCore, gc_paused
 from .entries import InternalEntry
 from .errors import InvalidArgumentError, InvalidTypeError
-from .node import Node, RootEntry, leaf_max_gap
+from .node import Node, RootEntry, count_visible, leaf_max_gap
 
 __all__ = ["build_into", "check_fill", "internal_fill", "DEFAULT_FILL", "FILL_MIN", "FILL_MAX"]
 
@@ -399,6 +399,7 @@ def build_into(tree: TreeCore, ranges: Iterable[tuple[int, int, Any]],
     if (count == 2 and pivots[0] == 0 and slots[1] is None
             and slots[0].__class__ is not InternalEntry):
         tree._root = RootEntry(slots[0])  # one entry at [0, 0]: a direct root, as stores make
+        tree._entries = count_visible(slots)
         tree._writes += 1
         return
     with gc_paused():  # see "Garbage collector" in the module docstring
@@ -406,6 +407,7 @@ def build_into(tree: TreeCore, ranges: Iterable[tuple[int, int, Any]],
     tree._root = root
     tree._height = height
     tree._nodes_made += made
+    tree._entries = count_visible(slots)
     tree._writes += 1
 
 

@@ -23,6 +23,9 @@ The fields are package-internal (underscored); users read them through
   leaf (the kernel then sets ``MA_STATE_REBALANCE`` on the cursor);
 * ``_writes``: bumped by every write, so that iterators and cursors that
   hold a position can tell that the tree changed under them;
+* ``_entries``: the number of ranges iteration yields (neither NULL nor
+  ``ZERO_ENTRY``), kept by every write so that ``len()`` is O(1) (the kernel
+  keeps no count; ``validate()`` checks this one against the leaves);
 * ``_nodes_made`` / ``_nodes_freed``: the nodes the tree has allocated and
   freed since it was made (what the kernel pays for), for ``stats()``.
 
@@ -50,7 +53,7 @@ class TreeCore:
     """
 
     __slots__ = ("_root", "_height", "_flags", "_alloc", "_bulk", "_bulk_leaf_split", "_writes",
-                 "_nodes_made", "_nodes_freed", "__weakref__")
+                 "_entries", "_nodes_made", "_nodes_freed", "__weakref__")
 
     def __init__(self, flags: int) -> None:
         self._root: Node | RootEntry | None = None
@@ -60,6 +63,7 @@ class TreeCore:
         self._bulk: bool = False
         self._bulk_leaf_split: bool = False
         self._writes: int = 0
+        self._entries: int = 0
         self._nodes_made: int = 0
         self._nodes_freed: int = 0
 

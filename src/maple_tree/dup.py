@@ -134,6 +134,7 @@ def dup_into(src: TreeCore, dst: TreeCore, order: CopyOrder = copy_breadth_first
             dst._root, made = order(root)
         dst._nodes_made += made
     dst._height = src._height
+    dst._entries = src._entries
 
 
 def fork_into(src: TreeCore, dst: TreeCore, copy: CopyEntry) -> None:

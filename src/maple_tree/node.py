@@ -41,7 +41,7 @@ from .constants import (
 from .entries import ZERO_ENTRY
 
 __all__ = ["COMPILED", "Node", "RootEntry", "LEAF_64", "RANGE_64", "ARANGE_64", "node_min",
-           "leaf_max_gap", "node_max_gap", "leaf_entries", "kill_node", "kill_subtree"]
+           "leaf_max_gap", "node_max_gap", "leaf_entries", "count_visible", "kill_node", "kill_subtree"]
 
 
 @final
@@ -193,7 +193,16 @@ def leaf_entries(leaf: Node) -> int:
     >>> leaf_entries(Node(LEAF_64, [3, 5, 9, ULONG_MAX], ["a", None, ZERO_ENTRY, "b"]))
     2
     """
-    slots = leaf.slots
+    return count_visible(leaf.slots)
+
+
+def count_visible(slots: list[Any]) -> int:
+    """How many of ``slots`` are neither None nor ``ZERO_ENTRY`` (identity,
+    never ``==``).  O(len(slots)), in C-level passes.
+
+    >>> count_visible(["a", None, ZERO_ENTRY, 0])
+    2
+    """
     return (len(slots) - sum(map(is_, slots, repeat(None)))
             - sum(map(is_, slots, repeat(ZERO_ENTRY))))
 

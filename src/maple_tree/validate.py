@@ -75,9 +75,9 @@ from .constants import (
     TYPE_NAMES,
     ULONG_MAX,
 )
-from .entries import InternalEntry
+from .entries import ZERO_ENTRY, InternalEntry
 from .errors import TreeCorruptError
-from .node import Node, RootEntry, leaf_max_gap, node_max_gap
+from .node import Node, RootEntry, leaf_entries, leaf_max_gap, node_max_gap
 
 __all__ = ["validate_tree"]
 
@@ -89,7 +89,8 @@ _INT_ONLY = {int}
 def validate_tree(tree: Any, *, exempt_rightmost: bool = True) -> None:
     """Check every structural invariant of ``tree``; raise on the first broken one.
 
-    ``tree`` needs only ``_root``, ``_height``, ``flags`` and ``is_alloc``.
+    ``tree`` needs only ``_root``, ``_height``, ``flags`` and ``is_alloc``;
+    its ``_entries`` count, where it has one, must equal the leaves' count.
     ``exempt_rightmost=True`` (the default, the kernel's rule) skips the
     minimum-occupancy check for nodes whose max is ``ULONG_MAX``; bulk mode
     leaves such nodes short.  ``exempt_rightmost=False`` is the strict check
@@ -113,6 +114,7 @@ def validate_tree(tree: Any, *, exempt_rightmost: bool = True) -> None:
     root = tree._root
     _check_root_form(tree)
     if not isinstance(root, Node):
+        _check_entry_count(tree, [] if root is None or root.entry is ZERO_ENTRY else [1])
         return  # empty tree or direct root: nothing more to check
     infos = _walk(root)
     _check_depths(tree, infos)
@@ -134,9 +136,21 @@ def validate_tree(tree: Any, *, exempt_rightmost: bool = True) -> None:
                 _check_parent_gaps(info)
         for info in leaves:
             _check_leaf_gap_formula(info)
+    _check_entry_count(tree, [leaf_entries(info[0]) for info in leaves])
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+def _check_entry_count(tree: Any, per_leaf: list[int]) -> None:
+    """The tree's kept count of visible ranges (what ``len()`` answers)
+    equals the sum of ``per_leaf``, the counts in its leaves."""
+    kept = getattr(tree, "_entries", None)
+    if kept is None:
+        return
+    counted = sum(per_leaf)
+    if kept != counted:
+        raise TreeCorruptError(f"root: the tree counts {kept} entries, its leaves hold {counted}")
+
 
 
 def _fail(info: _Info, offset: int, problem: str) -> TreeCorruptError:

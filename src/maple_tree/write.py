@@ -35,13 +35,13 @@ from typing import Any, final
 from .bignode import BigNode, copy_in
 from .constants import LEAF_64, MT_FLAGS_USE_RCU, MT_MIN_SLOTS, MT_SLOTS, ULONG_MAX
 from .core import TreeCore
-from .entries import InternalEntry
+from .entries import ZERO_ENTRY, InternalEntry
 from .errors import EntryExistsError
 from .gaps import update_gap
-from .node import Node, RootEntry, kill_subtree, node_min
+from .node import Node, RootEntry, kill_subtree, leaf_entries, node_min
 from .rebalance import rebalance, spanning_rebalance
 from .split import split_store
-from .walk import Pos, leaf_of
+from .walk import Pos, leaf_of, next_node
 
 __all__ = ["store", "store_exact", "WriteResult", "LeafWrite", "FROM_TREE", "SETTLE_LEAF", "SETTLE_WALK",
            "SETTLE_NEW_ROOT", "SETTLE_KEEP", "SETTLE_START", "SETTLE_EXPAND"]
@@ -282,8 +282,55 @@ def _write_walk(root: Node, index: int, last: int, entry: Any) -> LeafWrite | Po
                index, last)
 
 
+def _visible(entry: Any) -> int:
+    """1 if iteration yields a range holding ``entry`` (neither None nor
+    ``ZERO_ENTRY``, by identity), else 0."""
+    return 0 if entry is None or entry is ZERO_ENTRY else 1
+
+
+def _span_entries_delta(root: Node, index: int, last: int, entry: Any) -> int:
+    """How ``tree._entries`` changes when ``entry`` is stored over
+    ``[index, last]`` (read before the write): the stored range, less every
+    visible range it meets, plus the head and the tail of those it only
+    cuts.  O(log n + slots met)."""
+    delta = _visible(entry)
+    leaf: Node | None = leaf_of(root, index)
+    assert leaf is not None
+    off = bisect_left(leaf.pivots, index)
+    first = leaf.pivots[off - 1] + 1 if off else node_min(leaf)
+    while leaf is not None:
+        pivots = leaf.pivots
+        slots = leaf.slots
+        for i in range(off, len(pivots)):
+            if first > last:
+                return delta
+            if _visible(slots[i]):
+                delta += (first < index) + (pivots[i] > last) - 1
+            first = pivots[i] + 1
+        leaf = next_node(leaf)
+        off = 0
+    return delta
+
+
+def _leaf_entries_delta(wr: LeafWrite, entry: Any) -> int:
+    """:func:`_span_entries_delta` for a write inside one leaf: the slots it
+    touches are ``offset..offset_end``; the head of slot ``offset`` and the
+    tail of slot ``offset_end`` survive when they lie outside the write.  O(slots touched)."""
+    slots = wr.leaf.slots
+    delta = _visible(entry)
+    for i in range(wr.offset, wr.offset_end + 1):
+        if slots[i] is not None and slots[i] is not ZERO_ENTRY:
+            delta -= 1
+    if wr.r_min < wr.index:
+        delta += _visible(slots[wr.offset])
+    if wr.end_piv > wr.last:
+        delta += _visible(slots[wr.offset_end])
+    return delta
+
+
 def _new_root(tree: TreeCore, entry: Any) -> None:
     """``mas_new_root``: the whole range holds ``entry`` (or nothing)."""
+    tree._entries = _visible(entry)
     old = tree._root
     if isinstance(old, Node):
         tree._nodes_freed += kill_subtree(old)
@@ -308,9 +355,11 @@ def _store_root(tree: TreeCore, index: int, last: int, entry: Any, insert: bool,
     if entry is None:
         if index == 0:
             tree._root = None
+            tree._entries = 0
         return WriteResult(SETTLE_KEEP, found, index, last)
     if last == 0 and index == 0 and entry.__class__ is not InternalEntry:
         tree._root = RootEntry(entry)
+        tree._entries = _visible(entry)
         return WriteResult(SETTLE_START, found, index, last)
     pivots: list[int] = []
     slots: list[Any] = []
@@ -331,6 +380,7 @@ def _store_root(tree: TreeCore, index: int, last: int, entry: Any, insert: bool,
     tree._root = leaf
     tree._height = 1
     tree._nodes_made += 1
+    tree._entries = leaf_entries(leaf)
     return WriteResult(SETTLE_EXPAND, found, index, last, leaf, 0, ULONG_MAX, offset)
 
 
@@ -341,6 +391,9 @@ def _spanning_store(tree: TreeCore, span: Pos, entry: Any) -> WriteResult:
         _new_root(tree, entry)
         return WriteResult(SETTLE_NEW_ROOT, None, 0, ULONG_MAX)
     height = tree._height
+    root = tree._root
+    assert isinstance(root, Node)
+    tree._entries += _span_entries_delta(root, index, last, entry)
     r_index = last + 1 if last != ULONG_MAX else last
     # past the spanning node's max, the right walk stops at its last slot
     r = LeafWrite(leaf_of(span.node, min(r_index, span.max)), r_index, last)
@@ -403,6 +456,7 @@ def _leaf_store(tree: TreeCore, wr: LeafWrite, entry: Any, insert: bool) -> Writ
     if new_root:
         _new_root(tree, entry)
         return WriteResult(SETTLE_NEW_ROOT, content, 0, ULONG_MAX)
+    tree._entries += _leaf_entries_delta(wr, entry)
     new_end = wr.new_end()
     short = new_end < MT_MIN_SLOTS[LEAF_64] and leaf.parent is not None and not tree._bulk
     if short or new_end >= MT_SLOTS[LEAF_64]:
@@ -443,6 +497,7 @@ def store_exact(tree: TreeCore, leaf: Node, offset: int, leaf_min: int, entry: A
     slots = leaf.slots
     content = slots[offset]
     slots[offset] = entry
+    tree._entries += _visible(entry) - _visible(content)
     if tree._alloc and (entry is None) != (content is None):
         update_gap(leaf, leaf_min)
     return content
