@@ -45,7 +45,7 @@ from .stats import TreeStats, tree_stats
 from .structure import root_from_structure, same_shape, tree_structure
 from .validate import validate_tree
 from .walk import count_entries, leaf_of, next_node, prev_node
-from .write import store
+from .write import erase_slot, store
 
 __all__ = ["MapleTree", "Range"]
 
@@ -544,7 +544,7 @@ class MapleTree(TreeCore):
         entry = leaf.slots[off]
         if entry is None:
             return None
-        store(self, pivots[off - 1] + 1 if off else node_min(leaf), pivots[off], None)
+        erase_slot(self, leaf, off)
         return entry
 
     def destroy(self) -> None:

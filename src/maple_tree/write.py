@@ -43,7 +43,7 @@ from .rebalance import rebalance, spanning_rebalance
 from .split import split_store
 from .walk import Pos, leaf_of, next_node
 
-__all__ = ["store", "store_exact", "WriteResult", "LeafWrite", "FROM_TREE", "SETTLE_LEAF", "SETTLE_WALK",
+__all__ = ["store", "store_exact", "erase_slot", "WriteResult", "LeafWrite", "FROM_TREE", "SETTLE_LEAF", "SETTLE_WALK",
            "SETTLE_NEW_ROOT", "SETTLE_KEEP", "SETTLE_START", "SETTLE_EXPAND"]
 
 # Where a write leaves a cursor (``WriteResult.settle``): the engine reports
@@ -262,8 +262,10 @@ def _spans(bound: int, last: int, entry: Any) -> bool:
     return last > bound or (last == bound and entry is None and last != ULONG_MAX)
 
 
-def _write_walk(root: Node, index: int, last: int, entry: Any) -> LeafWrite | Pos:
-    """``mas_wr_walk``: the leaf write state, or the spanning node as a :class:`Pos`.
+def _write_walk_up(leaf: Node, index: int, last: int, entry: Any) -> LeafWrite | Pos:
+    """``mas_wr_walk`` from ``leaf``, the leaf holding ``index`` (the caller
+    walked down to it): the leaf write state, or the spanning node as a
+    :class:`Pos`.
 
     The kernel stops its descent at the first node in which the write crosses
     the bound of the child holding ``index``.  Child bounds shrink on the way
@@ -271,7 +273,6 @@ def _write_walk(root: Node, index: int, last: int, entry: Any) -> LeafWrite | Po
     the leaf's bound, and then the spanning node is the highest ancestor whose
     child on the path is crossed.  (A root leaf ends at ULONG_MAX and never is.)
     """
-    leaf = leaf_of(root, index)
     if not _spans(leaf.pivots[-1], last, entry):
         return LeafWrite(leaf, index, last)
     span = leaf.parent
@@ -288,25 +289,29 @@ def _visible(entry: Any) -> int:
     return 0 if entry is None or entry is ZERO_ENTRY else 1
 
 
-def _span_entries_delta(root: Node, index: int, last: int, entry: Any) -> int:
+def _span_entries_delta(wr: LeafWrite, entry: Any) -> int:
     """How ``tree._entries`` changes when ``entry`` is stored over
-    ``[index, last]`` (read before the write): the stored range, less every
+    ``[wr.index, wr.last]`` from slot ``wr.offset`` of leaf ``wr.leaf`` on,
+    across leaves (read before the write): the stored range, less every
     visible range it meets, plus the head and the tail of those it only
-    cuts.  O(log n + slots met)."""
-    delta = _visible(entry)
-    leaf: Node | None = leaf_of(root, index)
-    assert leaf is not None
-    off = bisect_left(leaf.pivots, index)
-    first = leaf.pivots[off - 1] + 1 if off else node_min(leaf)
+    cuts.  O(slots met)."""
+    zero = ZERO_ENTRY
+    delta = 0 if entry is None or entry is zero else 1
+    index = wr.index
+    last = wr.last
+    leaf: Node | None = wr.leaf
+    off = wr.offset
+    first = wr.r_min
     while leaf is not None:
         pivots = leaf.pivots
-        slots = leaf.slots
-        for i in range(off, len(pivots)):
+        for e in leaf.slots[off:]:
             if first > last:
                 return delta
-            if _visible(slots[i]):
-                delta += (first < index) + (pivots[i] > last) - 1
-            first = pivots[i] + 1
+            pivot = pivots[off]
+            if e is not None and e is not zero:
+                delta += (first < index) + (pivot > last) - 1
+            first = pivot + 1
+            off += 1
         leaf = next_node(leaf)
         off = 0
     return delta
@@ -315,16 +320,29 @@ def _span_entries_delta(root: Node, index: int, last: int, entry: Any) -> int:
 def _leaf_entries_delta(wr: LeafWrite, entry: Any) -> int:
     """:func:`_span_entries_delta` for a write inside one leaf: the slots it
     touches are ``offset..offset_end``; the head of slot ``offset`` and the
-    tail of slot ``offset_end`` survive when they lie outside the write.  O(slots touched)."""
+    tail of slot ``offset_end`` survive when they lie outside the write.
+    O(slots touched); the one-slot case (most writes) reads no list."""
+    zero = ZERO_ENTRY
+    delta = 0 if entry is None or entry is zero else 1
+    off = wr.offset
+    oe = wr.offset_end
+    if off == oe:  # inside one slot: it is the content the write found
+        content = wr.content
+        if content is not None and content is not zero:
+            delta += (wr.r_min < wr.index) + (wr.end_piv > wr.last) - 1
+        return delta
     slots = wr.leaf.slots
-    delta = _visible(entry)
-    for i in range(wr.offset, wr.offset_end + 1):
-        if slots[i] is not None and slots[i] is not ZERO_ENTRY:
+    for e in slots[off:oe + 1]:
+        if e is not None and e is not zero:
             delta -= 1
     if wr.r_min < wr.index:
-        delta += _visible(slots[wr.offset])
+        e = slots[off]
+        if e is not None and e is not zero:
+            delta += 1
     if wr.end_piv > wr.last:
-        delta += _visible(slots[wr.offset_end])
+        e = slots[oe]
+        if e is not None and e is not zero:
+            delta += 1
     return delta
 
 
@@ -391,14 +409,12 @@ def _spanning_store(tree: TreeCore, span: Pos, entry: Any) -> WriteResult:
         _new_root(tree, entry)
         return WriteResult(SETTLE_NEW_ROOT, None, 0, ULONG_MAX)
     height = tree._height
-    root = tree._root
-    assert isinstance(root, Node)
-    tree._entries += _span_entries_delta(root, index, last, entry)
     r_index = last + 1 if last != ULONG_MAX else last
     # past the spanning node's max, the right walk stops at its last slot
     r = LeafWrite(leaf_of(span.node, min(r_index, span.max)), r_index, last)
     r.index = last
     l = LeafWrite(leaf_of(span.node, index), index, last)
+    tree._entries += _span_entries_delta(l, entry)
     if entry is None:
         l.extend_spanning_null(r)
         l.last = r.last
@@ -431,12 +447,27 @@ def store(tree: TreeCore, index: int, last: int, entry: Any, insert: bool = Fals
     root = tree._root
     if not isinstance(root, Node):
         return _store_root(tree, index, last, entry, insert, root_content)
-    wr = _write_walk(root, index, last, entry)
+    wr = _write_walk_up(leaf_of(root, index), index, last, entry)
     if isinstance(wr, Pos):
         if insert:
             raise EntryExistsError(f"[{index}, {last}] is occupied")
         return _spanning_store(tree, wr, entry)
     return _leaf_store(tree, wr, entry, insert)
+
+
+def erase_slot(tree: TreeCore, leaf: Node, offset: int) -> None:
+    """``mtree_erase`` after its walk: store NULL over the range of slot
+    ``offset`` of ``leaf`` (a leaf of ``tree`` that the caller just walked
+    to), starting the write walk at the leaf instead of the root.  O(1) plus
+    what the store rebuilds (see :func:`store`)."""
+    pivots = leaf.pivots
+    index = pivots[offset - 1] + 1 if offset else node_min(leaf)
+    tree._writes += 1
+    wr = _write_walk_up(leaf, index, pivots[offset], None)
+    if isinstance(wr, Pos):
+        _spanning_store(tree, wr, None)
+    else:
+        _leaf_store(tree, wr, None, False)
 
 
 def _leaf_store(tree: TreeCore, wr: LeafWrite, entry: Any, insert: bool) -> WriteResult:
