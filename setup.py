@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from setuptools import setup
+from setuptools.command.build_ext import build_ext
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "build_backend"))
 from maple_build import compile_requested  # noqa: E402
@@ -38,4 +39,19 @@ def ext_modules() -> list[object]:
     return mypycify(compiled_modules(), opt_level=os.environ.get("MYPYC_OPT_LEVEL", "3"))
 
 
-setup(ext_modules=ext_modules())
+class BuildExtOrExplain(build_ext):  # type: ignore[misc]
+    """``build_ext`` that, when the C compiler fails, says what is missing
+    and how to get the pure build instead of ending in a compiler trace."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:  # CompileError, DistutilsExecError, PlatformError...
+            raise SystemExit(
+                f"maple-tree: the compiled build failed ({type(exc).__name__}: {exc}); it "
+                "needs a C compiler and the Python headers. Install without "
+                "MAPLE_TREE_COMPILE for the pure-Python build (same API, same results)."
+            ) from exc
+
+
+setup(ext_modules=ext_modules(), cmdclass={"build_ext": BuildExtOrExplain})
