@@ -432,3 +432,52 @@ def test_repr_huge_tree():
 
 def test_py_typed_marker():
     assert importlib.resources.files("maple_tree").joinpath("py.typed").is_file()
+
+
+# -- copy, deepcopy, pickle and weak references, in both builds --------------------------------
+
+import copy as _copy  # noqa: E402
+import pickle as _pickle  # noqa: E402
+import weakref as _weakref  # noqa: E402
+
+from maple_tree import COMPILED as _COMPILED  # noqa: E402
+from maple_tree import MT_FLAGS_USE_RCU  # noqa: E402
+
+
+def _varied_tree(flags: int) -> MapleTree:
+    t = MapleTree(flags)
+    for i in range(400):
+        t.store_range(10 * i, 10 * i + 5, [i])
+    t.store_range(5000, 5100, ZERO_ENTRY)
+    t.erase(120)
+    return t
+
+
+@pytest.mark.parametrize("flags", [0, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU])
+def test_deepcopy_is_node_for_node_with_copied_entries(flags):
+    t = _varied_tree(flags)
+    c = _copy.deepcopy(t)
+    c.validate()
+    assert c == t and c.same_shape(t) and c.flags == t.flags and len(c) == len(t)
+    assert all(a is not b for (_, _, a), (_, _, b) in zip(c, t))
+    assert c.load(5050) is None and c.find(5000) == t.find(5000)
+    c.store(0, "changed")
+    assert t.load(0) == [0]
+
+
+@pytest.mark.parametrize("flags", [0, MT_FLAGS_ALLOC_RANGE])
+@pytest.mark.parametrize("make", [MapleTree, lambda f: _varied_tree(f),
+                                  lambda f: MapleTree.from_ranges([(0, 0, "root")], f)])
+def test_pickle_round_trip_keeps_shape_and_contents(flags, make):
+    t = make(flags)
+    u = _pickle.loads(_pickle.dumps(t))
+    u.validate()
+    assert u == t and u.same_shape(t) and u.flags == t.flags and len(u) == len(t)
+
+
+@pytest.mark.skipif(_COMPILED, reason="a compiled (native) class has no __weakref__ slot: "
+                                      "weakref.ref(tree) raises TypeError in that build")
+def test_weak_reference_to_a_tree():
+    t = MapleTree()
+    ref = _weakref.ref(t)
+    assert ref() is t
