@@ -48,9 +48,10 @@ class BuildExtOrExplain(build_ext):  # type: ignore[misc]
             super().run()
         except Exception as exc:  # CompileError, DistutilsExecError, PlatformError...
             raise SystemExit(
-                f"maple-tree: the compiled build failed ({type(exc).__name__}: {exc}); it "
-                "needs a C compiler and the Python headers. Install without "
-                "MAPLE_TREE_COMPILE for the pure-Python build (same API, same results)."
+                f"maple-tree: the compiled build failed ({type(exc).__name__}; the "
+                "compiler's own output is above). It needs a C compiler and the Python "
+                "headers; install without MAPLE_TREE_COMPILE for the pure-Python build "
+                "(same API, same results)."
             ) from exc
 
 
