@@ -293,25 +293,29 @@ def _span_entries_delta(wr: LeafWrite, entry: Any) -> int:
     """How ``tree._entries`` changes when ``entry`` is stored over
     ``[wr.index, wr.last]`` from slot ``wr.offset`` of leaf ``wr.leaf`` on,
     across leaves (read before the write): the stored range, less every
-    visible range it meets, plus the head and the tail of those it only
-    cuts.  O(slots met)."""
+    visible range it meets, plus the head of the first and the tail of the
+    last when they stick out.  O(slots met), one ``bisect`` per leaf.
+    """
     zero = ZERO_ENTRY
     delta = 0 if entry is None or entry is zero else 1
-    index = wr.index
     last = wr.last
     leaf: Node | None = wr.leaf
     off = wr.offset
-    first = wr.r_min
+    head = wr.leaf.slots[off]
+    if wr.r_min < wr.index and head is not None and head is not zero:
+        delta += 1
     while leaf is not None:
         pivots = leaf.pivots
-        for e in leaf.slots[off:]:
-            if first > last:
-                return delta
-            pivot = pivots[off]
+        slots = leaf.slots
+        end = bisect_left(pivots, last)  # the slot holding last; len(pivots): further on
+        for e in slots[off:end + 1]:
             if e is not None and e is not zero:
-                delta += (first < index) + (pivot > last) - 1
-            first = pivot + 1
-            off += 1
+                delta -= 1
+        if end < len(pivots):
+            tail = slots[end]
+            if pivots[end] > last and tail is not None and tail is not zero:
+                delta += 1
+            return delta
         leaf = next_node(leaf)
         off = 0
     return delta
