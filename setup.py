@@ -16,7 +16,7 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "build_backend"))
-from maple_build import compile_requested  # noqa: E402
+from maple_build import NO_EXTENSIONS, compile_requested  # noqa: E402
 
 PURE = {"__init__.py", "__main__.py", "cli.py", "errors.py", "entries.py"}
 
@@ -29,7 +29,7 @@ def compiled_modules() -> list[str]:
 
 def ext_modules() -> list[object]:
     """mypyc's extensions when the compiled build is asked for, else none."""
-    if not compile_requested() or os.environ.get("MAPLE_TREE_LISTING_REQUIREMENTS"):
+    if not compile_requested() or os.environ.get(NO_EXTENSIONS):
         return []
     try:
         from mypyc.build import mypycify
