@@ -289,12 +289,13 @@ def _visible(entry: Any) -> int:
     return 0 if entry is None or entry is ZERO_ENTRY else 1
 
 
-def _span_entries_delta(wr: LeafWrite, entry: Any) -> int:
+def _span_entries_delta(wr: LeafWrite, entry: Any, right: Node) -> int:
     """How ``tree._entries`` changes when ``entry`` is stored over
     ``[wr.index, wr.last]`` from slot ``wr.offset`` of leaf ``wr.leaf`` on,
-    across leaves (read before the write): the stored range, less every
-    visible range it meets, plus the head of the first and the tail of the
-    last when they stick out.  O(slots met), one ``bisect`` per leaf.
+    across leaves up to ``right`` (the leaf holding ``last + 1``, or the
+    last one), read before the write: the stored range, less every visible
+    range it meets, plus the head of the first and the tail of the last when
+    they stick out.  O(slots met), one ``bisect`` per leaf.
     """
     zero = ZERO_ENTRY
     delta = 0 if entry is None or entry is zero else 1
@@ -316,7 +317,12 @@ def _span_entries_delta(wr: LeafWrite, entry: Any) -> int:
             if pivots[end] > last and tail is not None and tail is not zero:
                 delta += 1
             return delta
-        leaf = next_node(leaf)
+        # the next leaf: ``right`` itself when it is the next sibling (the
+        # common case: no climb), else found by climbing
+        if right.parent is leaf.parent and right.parent_slot == leaf.parent_slot + 1:
+            leaf = right
+        else:
+            leaf = next_node(leaf)
         off = 0
     return delta
 
@@ -418,7 +424,7 @@ def _spanning_store(tree: TreeCore, span: Pos, entry: Any) -> WriteResult:
     r = LeafWrite(leaf_of(span.node, min(r_index, span.max)), r_index, last)
     r.index = last
     l = LeafWrite(leaf_of(span.node, index), index, last)
-    tree._entries += _span_entries_delta(l, entry)
+    tree._entries += _span_entries_delta(l, entry, r.leaf)
     if entry is None:
         l.extend_spanning_null(r)
         l.last = r.last
