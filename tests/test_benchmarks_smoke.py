@@ -362,3 +362,49 @@ def test_jitter_two_leaf_shows_the_difference(capsys):
     assert kernel["allocated"] < 0.05 and textbook["allocated"] == 2.0
     from maple_tree.constants import MT_MIN_SLOTS, LEAF_64
     assert MT_MIN_SLOTS[LEAF_64] == 6  # the rule is restored after the study
+
+
+# -- the other peers: intervaltree and portion ----------------------------------
+
+@pytest.mark.parametrize("adapter,module", [("IntervalTreeRangeMap", "intervaltree"),
+                                            ("PortionRangeMap", "portion")])
+@pytest.mark.parametrize("seed", range(3))
+def test_peer_adapters_match_mapletree(adapter, module, seed):
+    """Differential: random stores (some of None), erases, loads and copies give
+    the same answers and contents on each adapter and on MapleTree."""
+    pytest.importorskip(module)
+    from maple_tree import MapleTree
+
+    peers = _load_peers()
+    rng = random.Random(seed)
+    theirs = getattr(peers, adapter)()
+    ours = MapleTree()
+    for step in range(250):
+        op = rng.random()
+        if op < 0.55:
+            first = rng.randrange(300)
+            last = first + rng.choice((0, 1, 3, 8, 20, 60))
+            value = None if rng.random() < 0.1 else rng.choice((step, 7))  # equal values too
+            theirs.store_range(first, last, value)
+            ours.store_range(first, last, value)
+        elif op < 0.75:
+            k = rng.randrange(400)
+            assert theirs.erase(k) == ours.erase(k)
+        else:
+            k = rng.randrange(400)
+            assert theirs.load(k) == ours.load(k)
+        assert list(theirs) == list(ours)
+    copied = theirs.copy()
+    theirs.store_range(0, 400, None)
+    assert list(copied) == list(ours) and list(theirs) == []
+
+
+def test_peers_py_tiny(capsys):
+    """peers.py runs its table and the memory row on whatever peers are installed."""
+    peers = _load_peers()
+    assert peers.main(["--n", "300", "--repeat", "1", "--gapq-queries", "10",
+                       "--memory-n", "300"]) == 0
+    out = capsys.readouterr().out
+    for label in peers.OPERATIONS.values():
+        assert out.count(f"\n{label} ") == 1, label
+    assert "memory per range at N=300" in out
