@@ -43,7 +43,7 @@ which_build.use_package()
 
 from sortedcontainers import SortedDict  # noqa: E402
 
-from maple_tree import ULONG_MAX, MapleTree  # noqa: E402
+from maple_tree import ULONG_MAX, MaState, MapleTree  # noqa: E402
 from workloads import (SEED_W3, W4_FINAL, SplitMix64, check, shuffle,  # noqa: E402
                        w4_inputs)
 
@@ -309,10 +309,10 @@ class Side:
     max_n: int | None = None
 
 
-def _tree_gap_query(tree: MapleTree, size: int) -> GapQuery:
-    """``mas.reset(); mas.empty_area(lo, ULONG_MAX, size)``, answering ``mas.index``
-    (the cursor class of the tree's own package)."""
-    mas = sys.modules[type(tree).__module__.rpartition(".")[0]].MaState(tree)
+def _tree_gap_query(tree: MapleTree, size: int, cursor: Any = MaState) -> GapQuery:
+    """``mas.reset(); mas.empty_area(lo, ULONG_MAX, size)``, answering
+    ``mas.index``; ``cursor`` is the ``MaState`` class of the tree's package."""
+    mas = cursor(tree)
     reset = mas.reset
     search = mas.empty_area
 
@@ -333,7 +333,8 @@ def mapletree_side(name: str, package: Any,
     """The ``MapleTree`` side of ``package`` (a ``maple_tree`` module): flags 0
     for the everyday operations, ``MT_FLAGS_ALLOC_RANGE`` for the gap query."""
     tree = package.MapleTree
-    return Side(name, tree, lambda: tree(package.MT_FLAGS_ALLOC_RANGE), _tree_gap_query,
+    return Side(name, tree, lambda: tree(package.MT_FLAGS_ALLOC_RANGE),
+                lambda t, size: _tree_gap_query(t, size, package.MaState),
                 lambda t: t.dup(), active)
 
 
@@ -576,8 +577,7 @@ def available_sides(with_pure: bool = True) -> list[Side]:
     """SortedDict first, then MapleTree of the build imported, the pure build
     of this checkout beside a compiled one, and the peers that are installed."""
     import maple_tree
-    build = "compiled" if maple_tree.COMPILED else "pure"
-    sides = [SORTEDDICT, mapletree_side(f"maple {build}", maple_tree)]
+    sides = [SORTEDDICT, mapletree_side(f"maple {which_build.build_name(maple_tree)}", maple_tree)]
     if maple_tree.COMPILED and with_pure and os.path.isdir(which_build.SRC):
         pure = which_build.Checkout.load("pure", which_build.SRC)
         sides.append(mapletree_side("maple pure", pure.modules["maple_tree"], pure.active))

@@ -30,10 +30,10 @@ def use_package() -> None:
         sys.path.insert(0, SRC)
 
 
-def build_name() -> str:
-    """``compiled`` or ``pure``: the build of the ``maple_tree`` imported."""
-    import maple_tree
-    return "compiled" if maple_tree.COMPILED else "pure"
+def build_name(package: ModuleType) -> str:
+    """``compiled`` or ``pure``: the build of the ``maple_tree`` module
+    ``package`` (``pure`` for a version older than the compiled build)."""
+    return "compiled" if getattr(package, "COMPILED", False) else "pure"
 
 
 # -- a second package beside the first, in one process ---------------------------
@@ -66,8 +66,7 @@ class Checkout:
     def location(self) -> str:
         """The directory the package was imported from, and its build."""
         package = self.modules["maple_tree"]
-        build = "compiled" if getattr(package, "COMPILED", False) else "pure"
-        return f"{os.path.dirname(package.__file__ or '?')} ({build})"
+        return f"{os.path.dirname(package.__file__ or '?')} ({build_name(package)})"
 
     @classmethod
     def current(cls, label: str) -> "Checkout":

@@ -45,7 +45,7 @@ from .state import MaState
 from .stats import TreeStats, tree_stats
 from .structure import root_from_structure, same_shape, tree_structure
 from .validate import validate_tree
-from .walk import count_entries, leaf_of, next_node, prev_node
+from .walk import count_entries, iter_leaves, leaf_of, next_node, prev_node
 from .write import erase_slot, store
 
 __all__ = ["MapleTree", "Range"]
@@ -321,49 +321,42 @@ class MapleTree(TreeCore):
 
     def _ranges(self, index: int, stop: int, hidden: Any) -> Iterator[Range]:
         """The ranges that hold neither None nor ``hidden``, from the one
-        holding ``index`` while they start at or before ``stop``, leaf after
-        leaf; a step that sees a write walks again from the root, to the key
-        after the range it yielded last.  One generator, no delegation: an
-        iteration step is one resume."""
-        while True:
-            root = self._root
-            writes = self._writes
-            if not isinstance(root, Node):
-                if index == 0 and root is not None and root.entry is not hidden:
-                    yield (0, 0, root.entry)
-                    if self._writes != writes and stop:
-                        index = 1
-                        continue
-                return
-            leaf: Node | None = leaf_of(root, index)
-            assert leaf is not None
-            off = bisect_left(leaf.pivots, index)
-            # Any, not int: the keys stay the int objects the pivots hold (a
-            # compiled build would otherwise unbox and box both again per range)
-            first: Any = leaf.pivots[off - 1] + 1 if off else node_min(leaf)
-            last: Any = first
-            written = False
-            while leaf is not None:
-                pivots = leaf.pivots
-                slots = leaf.slots
-                for i in range(off, len(pivots)):
-                    entry = slots[i]
-                    last = pivots[i]
-                    if entry is not None and entry is not hidden:
-                        if first > stop:
-                            return
-                        yield first, last, entry
-                        if self._writes != writes:
-                            written = True
-                            break
-                    first = last + 1
-                if written:
-                    break
-                leaf = next_node(leaf)
-                off = 0
-            if not written or last >= stop:
-                return
-            index = last + 1
+        holding ``index`` while they start at or before ``stop``, walking
+        again after a write between steps."""
+        resume: int | None = index
+        while resume is not None:  # one pass per write seen between steps
+            resume = yield from self._ranges_until_write(resume, stop, hidden)
+
+    def _ranges_until_write(self, index: int, stop: int, zero: Any
+                            ) -> Generator[Range, None, int | None]:
+        """Yield the ranges of :meth:`_ranges` (``zero`` is what is hidden)
+        until a step sees a write, then return where to walk again from (None
+        when iteration is over)."""
+        root = self._root
+        writes = self._writes
+        if not isinstance(root, Node):
+            if index == 0 and root is not None and root.entry is not zero:
+                yield (0, 0, root.entry)
+                if self._writes != writes and stop:
+                    return 1
+            return None
+        first = -1
+        for leaf, off in iter_leaves(root, index):
+            pivots = leaf.pivots
+            slots = leaf.slots
+            if first < 0:
+                first = pivots[off - 1] + 1 if off else node_min(leaf)
+            for i in range(off, len(pivots)):
+                entry = slots[i]
+                last = pivots[i]
+                if entry is not None and entry is not zero:
+                    if first > stop:
+                        return None
+                    yield first, last, entry
+                    if self._writes != writes:
+                        return None if last >= stop else last + 1
+                first = last + 1
+        return None
 
     def __reversed__(self) -> Iterator[Range]:
         """The stored ranges in reverse key order (``mt_for_each_rev``-like);

@@ -262,19 +262,10 @@ def _spans(bound: int, last: int, entry: Any) -> bool:
     return last > bound or (last == bound and entry is None and last != ULONG_MAX)
 
 
-def _write_walk_up(leaf: Node, index: int, last: int, entry: Any) -> LeafWrite | Pos:
-    """``mas_wr_walk`` from ``leaf``, the leaf holding ``index`` (the caller
-    walked down to it): the leaf write state, or the spanning node as a
-    :class:`Pos`.
-
-    The kernel stops its descent at the first node in which the write crosses
-    the bound of the child holding ``index``.  Child bounds shrink on the way
-    down, so that node is found from the leaf: the write spans iff it crosses
-    the leaf's bound, and then the spanning node is the highest ancestor whose
-    child on the path is crossed.  (A root leaf ends at ULONG_MAX and never is.)
-    """
-    if not _spans(leaf.pivots[-1], last, entry):
-        return LeafWrite(leaf, index, last)
+def _spanning_node(leaf: Node, index: int, last: int, entry: Any) -> Pos:
+    """The node a spanning write is done from, found from ``leaf`` (the leaf
+    holding ``index``, whose bound the write crosses): the highest ancestor
+    whose child on the path is crossed (see :func:`_store_from_leaf`)."""
     span = leaf.parent
     assert span is not None, "a root leaf ends at ULONG_MAX"
     while span.parent is not None and _spans(span.pivots[-1], last, entry):
@@ -328,31 +319,16 @@ def _span_entries_delta(wr: LeafWrite, entry: Any, right: Node) -> int:
 
 
 def _leaf_entries_delta(wr: LeafWrite, entry: Any) -> int:
-    """:func:`_span_entries_delta` for a write inside one leaf: the slots it
-    touches are ``offset..offset_end``; the head of slot ``offset`` and the
-    tail of slot ``offset_end`` survive when they lie outside the write.
-    O(slots touched); the one-slot case (most writes) reads no list."""
+    """:func:`_span_entries_delta` for a write inside one leaf (slots
+    ``offset..offset_end``).  O(slots touched); the one-slot case (most
+    writes) reads no list: the slot holds the content the write found."""
+    if wr.offset != wr.offset_end:
+        return _span_entries_delta(wr, entry, wr.leaf)
     zero = ZERO_ENTRY
     delta = 0 if entry is None or entry is zero else 1
-    off = wr.offset
-    oe = wr.offset_end
-    if off == oe:  # inside one slot: it is the content the write found
-        content = wr.content
-        if content is not None and content is not zero:
-            delta += (wr.r_min < wr.index) + (wr.end_piv > wr.last) - 1
-        return delta
-    slots = wr.leaf.slots
-    for e in slots[off:oe + 1]:
-        if e is not None and e is not zero:
-            delta -= 1
-    if wr.r_min < wr.index:
-        e = slots[off]
-        if e is not None and e is not zero:
-            delta += 1
-    if wr.end_piv > wr.last:
-        e = slots[oe]
-        if e is not None and e is not zero:
-            delta += 1
+    content = wr.content
+    if content is not None and content is not zero:
+        delta += (wr.r_min < wr.index) + (wr.end_piv > wr.last) - 1
     return delta
 
 
@@ -457,12 +433,26 @@ def store(tree: TreeCore, index: int, last: int, entry: Any, insert: bool = Fals
     root = tree._root
     if not isinstance(root, Node):
         return _store_root(tree, index, last, entry, insert, root_content)
-    wr = _write_walk_up(leaf_of(root, index), index, last, entry)
-    if isinstance(wr, Pos):
-        if insert:
-            raise EntryExistsError(f"[{index}, {last}] is occupied")
-        return _spanning_store(tree, wr, entry)
-    return _leaf_store(tree, wr, entry, insert)
+    return _store_from_leaf(tree, leaf_of(root, index), index, last, entry, insert)
+
+
+def _store_from_leaf(tree: TreeCore, leaf: Node, index: int, last: int, entry: Any,
+                     insert: bool) -> WriteResult:
+    """The store after the descent (``mas_wr_walk`` and what follows):
+    ``leaf`` holds ``index``.
+
+    The kernel stops its descent at the first node in which the write crosses
+    the bound of the child holding ``index``.  Child bounds shrink on the way
+    down, so that node is found from the leaf: the write spans iff it crosses
+    the leaf's bound (then :func:`_spanning_node` climbs to the spanning
+    node), else it stays in the leaf.  (A root leaf ends at ULONG_MAX and
+    never is crossed.)
+    """
+    if not _spans(leaf.pivots[-1], last, entry):
+        return _leaf_store(tree, LeafWrite(leaf, index, last), entry, insert)
+    if insert:
+        raise EntryExistsError(f"[{index}, {last}] is occupied")
+    return _spanning_store(tree, _spanning_node(leaf, index, last, entry), entry)
 
 
 def erase_slot(tree: TreeCore, leaf: Node, offset: int) -> None:
@@ -473,11 +463,7 @@ def erase_slot(tree: TreeCore, leaf: Node, offset: int) -> None:
     pivots = leaf.pivots
     index = pivots[offset - 1] + 1 if offset else node_min(leaf)
     tree._writes += 1
-    wr = _write_walk_up(leaf, index, pivots[offset], None)
-    if isinstance(wr, Pos):
-        _spanning_store(tree, wr, None)
-    else:
-        _leaf_store(tree, wr, None, False)
+    _store_from_leaf(tree, leaf, index, pivots[offset], None, False)
 
 
 def _leaf_store(tree: TreeCore, wr: LeafWrite, entry: Any, insert: bool) -> WriteResult:
