@@ -2,9 +2,10 @@
 
 Everything else about the package lives in ``pyproject.toml``.  The compiled
 build runs mypyc over the modules below; the rest stay Python in both builds:
-``__init__`` and the command line (not hot), ``errors`` (its exceptions
-subclass built-in exceptions, which mypyc cannot compile) and ``entries``
-(``InternalEntry`` interns its named values in ``__new__``).
+``__init__``, the command line and its trace reader, the address-space layer
+and the SVG renderer (not hot; ``mm`` also defines exceptions), ``errors`` (its
+exceptions subclass built-in exceptions, which mypyc cannot compile) and
+``entries`` (``InternalEntry`` interns its named values in ``__new__``).
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from setuptools.command.build_ext import build_ext
 sys.path.insert(0, str(Path(__file__).resolve().parent / "build_backend"))
 from maple_build import NO_EXTENSIONS, compile_requested  # noqa: E402
 
-PURE = {"__init__.py", "__main__.py", "cli.py", "errors.py", "entries.py"}
+PURE = {"__init__.py", "__main__.py", "cli.py", "cli_mm.py", "traces.py", "errors.py",
+        "entries.py", "vma.py", "procmaps.py", "mm.py", "render.py"}
 
 
 def compiled_modules() -> list[str]:

@@ -7,25 +7,37 @@ Three parts:
   reference lines (node table with content-addressed ids, ``same``, ``h``/``root``,
   ``n`` pairs) and rebuild, on demand, the canonical ``maple-structure/1``
   string of the kernel's tree after each op.
-* :class:`Replayer` runs ops against :class:`maple_tree.MapleTree`;
-  :func:`replay` is the ``compare.py``-compatible generator
-  (``python3 compare.py conformance_lib:replay trace_set2`` with ``tests`` and
-  ``src`` on ``PYTHONPATH``).
+* :class:`Replayer` replays ops through :mod:`maple_tree.traces`: every op
+  kind's handler, with the corpus's result conventions, is the package's
+  (:data:`maple_tree.traces.OP_KINDS`, run by its :class:`~maple_tree.traces.OpReplayer`);
+  this module adds only what the comparison needs.  :func:`replay` is the
+  ``compare.py``-compatible generator (``python3 compare.py conformance_lib:replay
+  trace_set2`` with ``tests`` and ``src`` on ``PYTHONPATH``).
 
-Op kinds are dispatched through :data:`OPS` (kind -> :class:`OpSpec`).  Kinds
-the port does not support yet are registered with ``unsupported=True``: their
-handlers raise :class:`NotImplementedError`, which the replayer turns into a
-:class:`NotImplementedResult` result without touching the tree.  Supporting
-one is one function: replace its handler with :func:`register`.
+Op kinds are dispatched through :data:`OPS` (kind -> :class:`OpSpec`): the
+traces handler, its arity, and whether it may change the tree (:data:`WRITES`).
+Kinds the comparison does not support yet are registered with
+``unsupported=True``: their handlers raise :class:`NotImplementedError`, which
+the replayer turns into a :class:`NotImplementedResult` result without
+touching the tree.  Supporting one is one call: replace its handler with
+:func:`register`.
 """
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
+
+from maple_tree import ZERO_ENTRY
+from maple_tree import traces as _traces
+from maple_tree.traces import OP_KINDS, OpReplayer, canonical
+
+try:  # optional fast path: same bytes as canonical(tree.structure())
+    from maple_tree.structure import tree_structure_string as _fast_structure
+except ImportError:  # pragma: no cover - a build without the direct serialiser
+    _fast_structure = None
 
 ULONG_MAX = (1 << 64) - 1
 VALUE_MASK = (1 << 63) - 1          # xa_mk_value keeps 63 bits
@@ -35,11 +47,6 @@ OPS_DIR = DATA_DIR / "ops"
 REF_DIR = DATA_DIR / "ref"
 
 EMPTY_STRUCTURE = '{"height":0,"root":null}'
-
-
-def canonical(obj: Any) -> str:
-    """Canonical JSON: keys sorted, no spaces (the maple-structure/1 form)."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
 
 
 # --------------------------------------------------------------------------
@@ -298,7 +305,7 @@ def first_diff_path(expected: str, got: str) -> str:
 
 
 # --------------------------------------------------------------------------
-# replay
+# replay (the op handlers are maple_tree.traces')
 # --------------------------------------------------------------------------
 
 class NotImplementedResult(str):
@@ -315,54 +322,11 @@ def is_not_implemented(result) -> bool:
     return isinstance(result, NotImplementedResult)
 
 
-@dataclass
-class OpSpec:
-    kind: str
-    handler: Callable
-    nargs: int
-    writes: bool        # may change the tree
-    unsupported: bool   # the port does not support this op kind yet
-
-
-OPS: dict = {}
-
-
-def register(kind: str, nargs: int, *, writes: bool, unsupported: bool = False):
-    """Decorator: register (or replace) the handler of an op kind."""
-    def deco(fn):
-        OPS[kind] = OpSpec(kind, fn, nargs, writes, unsupported)
-        return fn
-    return deco
-
-
-def _mt():
-    import maple_tree
-    return maple_tree
-
-
-_ZERO = None
-_MapleError = None
-_fast_structure = None
-
-
-def _init_imports():
-    global _ZERO, _MapleError, _fast_structure
-    if _ZERO is None:
-        from maple_tree.entries import ZERO_ENTRY
-        from maple_tree.errors import MapleError
-        _ZERO, _MapleError = ZERO_ENTRY, MapleError
-        try:  # optional fast path: same bytes as canonical(tree.structure())
-            from maple_tree.structure import tree_structure_string as fast
-        except ImportError:
-            fast = None
-        _fast_structure = fast
-
-
 def entry_value(e):
     """Python entry -> conformance value: None, int, or "zero"."""
     if e is None:
         return None
-    if e is _ZERO:
+    if e is ZERO_ENTRY:
         return "zero"
     if type(e) is int:
         return e
@@ -376,23 +340,63 @@ def xa_value(x: int) -> int:
     return x & VALUE_MASK
 
 
-class Replayer:
-    """Replays ops on a fresh tree (flags from the op file), keeping per-file state.
+@dataclass
+class OpSpec:
+    kind: str
+    handler: Callable
+    nargs: int
+    writes: bool        # may change the tree
+    unsupported: bool   # not replayed nor compared yet (NotImplementedResult)
 
-    ``step(op)`` runs one op and returns its result in the corpus conventions;
-    ``structure()`` returns the tree's canonical maple-structure/1 string.
+
+#: the op kinds that may change the tree (structures are compared after them)
+WRITES = frozenset({"STORE", "STOREV", "SNULL", "ZERO", "INSERT", "ERASE", "ALLOC", "ALLOC_REV",
+                    "CYCLIC", "S_STORE", "S_MSTORE", "S_ERASE", "BULK_BEGIN", "BULK_END"})
+
+#: kind -> :class:`OpSpec`; the handler ``handler(replayer, *args)`` of every
+#: kind is :data:`maple_tree.traces.OP_KINDS`' (but for the unsupported ones below)
+OPS: dict = {kind: OpSpec(kind, spec.run, len(spec.args), kind in WRITES, False)
+             for kind, spec in OP_KINDS.items()}
+
+
+def register(kind: str, nargs: int, *, writes: bool, unsupported: bool = False):
+    """Decorator: register (or replace) the handler of an op kind."""
+    def deco(fn):
+        OPS[kind] = OpSpec(kind, fn, nargs, writes, unsupported)
+        return fn
+    return deco
+
+
+def _unsupported(kind: str, what: str):
+    def handler(rp: Replayer, *args):
+        raise NotImplementedError(f"{kind}: {what}")
+    handler.__name__ = f"_op_{kind.lower()}"
+    return handler
+
+
+# kinds the comparison does not support yet (kind -> what it needs): replayed as
+# not implemented, the tree left alone, their results not compared
+for _kind, _what in {"RCU_ON": "RCU mode", "RCU_OFF": "RCU mode"}.items():
+    register(_kind, OPS[_kind].nargs, writes=OPS[_kind].writes,
+             unsupported=True)(_unsupported(_kind, _what))
+
+#: ``STOREV a b x`` (the harness tests store a wrong value with it)
+_op_storev = OPS["STOREV"].handler
+
+
+class Replayer(OpReplayer):
+    """Replays ops on a fresh tree (flags from the op file), keeping per-file state
+    (the persistent cursor, the cyclic allocator: :class:`maple_tree.traces.OpReplayer`'s).
+
+    ``step(op)`` runs one op (a tuple ``(KIND, *args)``) through :data:`OPS` and
+    returns its result in the corpus conventions; ``structure()`` returns the
+    tree's canonical maple-structure/1 string.
     """
 
     def __init__(self, flags: int = 0) -> None:
-        _init_imports()
+        super().__init__(flags)
         self.flags = flags
-        self.tree = _mt().MapleTree(flags)
-        # per-file state of the advanced ops (the cursor, the cyclic allocator)
-        self.cursor = None
-        self.cyclic_next = 0
-        self.cyclic_counter = 0
         self.not_implemented = 0
-        self.fork_structure: Optional[str] = None  # the last FORK copy, for a diff
 
     def structure(self) -> str:
         """Our canonical structure string (the engine's direct serialiser when it
@@ -416,120 +420,34 @@ class Replayer:
             self.not_implemented += 1
             return NotImplementedResult(op[0], str(exc))
 
-    def _rc(self, fn, *args) -> int:
-        try:
-            fn(*args)
-        except _MapleError as exc:
-            return -exc.errno
-        return 0
+    _rc = staticmethod(_traces._rc)     # 0, or -errno when the tree refuses the call
 
 
-# ---- normal API ----
+class _KeepFork:
+    """A view of a tree whose ``fork`` keeps the copy it returns."""
 
-@register("STORE", 2, writes=True)
-def _op_store(rp: Replayer, a, b):
-    return rp._rc(rp.tree.store_range, a, b, xa_value(a))
+    def __init__(self, tree) -> None:
+        self.tree, self.copy = tree, None
 
+    def __getattr__(self, name: str):
+        return getattr(self.tree, name)
 
-@register("STOREV", 3, writes=True)
-def _op_storev(rp: Replayer, a, b, x):
-    return rp._rc(rp.tree.store_range, a, b, xa_value(x))
-
-
-@register("SNULL", 2, writes=True)
-def _op_snull(rp: Replayer, a, b):
-    return rp._rc(rp.tree.store_range, a, b, None)
+    def fork(self, *args, **kwargs):
+        self.copy = self.tree.fork(*args, **kwargs)
+        return self.copy
 
 
-@register("ZERO", 2, writes=True)
-def _op_zero(rp: Replayer, a, b):
-    return rp._rc(rp.tree.store_range, a, b, _ZERO)
-
-
-@register("INSERT", 2, writes=True)
-def _op_insert(rp: Replayer, a, b):
-    return rp._rc(rp.tree.insert_range, a, b, xa_value(a))
-
-
-@register("ERASE", 1, writes=True)
-def _op_erase(rp: Replayer, a):
-    return entry_value(rp.tree.erase(a))
-
-
-@register("LOAD", 1, writes=False)
-def _op_load(rp: Replayer, a):
-    return entry_value(rp.tree.load(a))
-
-
-@register("FIND", 2, writes=False)
-def _op_find(rp: Replayer, a, mx):
-    # idx = a; e = mt_find(mt, &idx, max): on success idx = last + 1 (wrapping to 0)
-    hit = rp.tree.find(a, mx)
-    if hit is None:
-        return [None, a]
-    first, last, entry = hit
-    return [entry_value(entry), (last + 1) & ULONG_MAX]
-
-
-@register("DUP", 0, writes=False)
-def _op_dup(rp: Replayer):
+def fork_copy_structure(rp: Replayer, d: int) -> Optional[str]:
+    """The canonical structure of the copy ``FORK d`` makes of ``rp``'s tree (for
+    a diff), or None if it makes none: the FORK handler run again, with
+    ``tree.fork`` keeping its copy (FORK leaves the tree alone)."""
+    view = _KeepFork(rp.tree)
+    rp.tree = view
     try:
-        copy = rp.tree.dup()
-    except _MapleError as exc:
-        return [-exc.errno, False]
-    copy.validate(exempt_rightmost=True)  # mt_validate: bulk-built trees may end short
-    return [0, canonical(copy.structure()) == rp.structure()]
-
-
-# ---- every op kind, first as unsupported: supporting one replaces its handler ----
-
-def _unsupported(kind: str, what: str):
-    def handler(rp: Replayer, *args):
-        raise NotImplementedError(f"{kind}: {what}")
-    handler.__name__ = f"_op_{kind.lower()}"
-    return handler
-
-
-_UNSUPPORTED_KINDS = [
-    # kind, nargs, writes, what it needs
-    ("MAS_FIND", 2, False, "advanced API (MaState)"),
-    ("MAS_FIND_REV", 2, False, "advanced API (MaState)"),
-    ("MAS_NEXT", 2, False, "advanced API (MaState)"),
-    ("MAS_PREV", 2, False, "advanced API (MaState)"),
-    ("MAS_NEXT_RANGE", 2, False, "advanced API (MaState)"),
-    ("MAS_PREV_RANGE", 2, False, "advanced API (MaState)"),
-    ("MAS_WALK", 1, False, "advanced API (MaState)"),
-    ("EMPTY_AREA", 3, False, "gap search"),
-    ("EMPTY_AREA_REV", 3, False, "gap search"),
-    ("ALLOC", 3, True, "allocation API"),
-    ("ALLOC_REV", 3, True, "allocation API"),
-    ("CYCLIC", 2, True, "cyclic allocation"),
-    ("RCU_ON", 0, False, "RCU mode"),
-    ("RCU_OFF", 0, False, "RCU mode"),
-    ("S_SET", 1, False, "persistent cursor"),
-    ("S_SET_RANGE", 2, False, "persistent cursor"),
-    ("S_RESET", 0, False, "persistent cursor"),
-    ("S_PAUSE", 0, False, "persistent cursor"),
-    ("S_INDEX", 2, False, "persistent cursor"),
-    ("S_FORCE_NONE", 0, False, "persistent cursor"),
-    ("S_WALK", 0, False, "persistent cursor"),
-    ("S_FIND", 1, False, "persistent cursor"),
-    ("S_FIND_RANGE", 1, False, "persistent cursor"),
-    ("S_FIND_REV", 1, False, "persistent cursor"),
-    ("S_FIND_RANGE_REV", 1, False, "persistent cursor"),
-    ("S_NEXT", 1, False, "persistent cursor"),
-    ("S_NEXT_RANGE", 1, False, "persistent cursor"),
-    ("S_PREV", 1, False, "persistent cursor"),
-    ("S_PREV_RANGE", 1, False, "persistent cursor"),
-    ("S_STORE", 1, True, "persistent cursor"),
-    ("S_MSTORE", 1, True, "persistent cursor"),
-    ("S_ERASE", 0, True, "persistent cursor"),
-    ("S_EMPTY_AREA", 3, False, "persistent cursor gap search"),
-    ("S_EMPTY_AREA_REV", 3, False, "persistent cursor gap search"),
-]
-
-for _kind, _n, _w, _what in _UNSUPPORTED_KINDS:
-    register(_kind, _n, writes=_w, unsupported=True)(_unsupported(_kind, _what))
+        OPS["FORK"].handler(rp, d)
+    finally:
+        rp.tree = view.tree
+    return None if view.copy is None else canonical(view.copy.structure())
 
 
 def is_unsupported(kind: str) -> bool:
@@ -575,7 +493,10 @@ def normalize_result(r):
 
 
 def results_equal(expected, got) -> bool:
-    return canonical(expected) == canonical(normalize_result(got))
+    """:func:`maple_tree.traces.results_equal`: strict equality, except the one
+    documented difference: where 6.12.117's ``mas_store`` returned an internal
+    node pointer (``"node"``), maple-tree returns None."""
+    return _traces.results_equal(expected, normalize_result(got))
 
 
 # --------------------------------------------------------------------------
@@ -671,8 +592,9 @@ def compare_file(name: str, *, struct_stride: int = 1, check_reads: bool = False
             rep.failure = (f"{name}: op {i} ({op_text(op)}): result expected "
                            f"{canonical(st.result)}, got {canonical(normalize_result(result))}")
             fork_s = st.sub_structure("fork_s")
-            if op[0] == "FORK" and fork_s is not None and rp.fork_structure is not None:
-                rep.failure += "; the copy differs: " + structure_diff(fork_s, rp.fork_structure)
+            copy_s = fork_copy_structure(rp, op[1]) if op[0] == "FORK" else None
+            if fork_s is not None and copy_s is not None:
+                rep.failure += "; the copy differs: " + structure_diff(fork_s, copy_s)
             return rep
         if spec.writes:
             writes += 1
@@ -707,179 +629,9 @@ __all__ = [
     "first_diff_path", "Replayer", "replay", "OPS", "OpSpec", "register",
     "NotImplementedResult", "is_not_implemented", "is_unsupported", "is_unsupported_write",
     "first_unsupported_write", "compare_file", "FileReport", "canonical", "all_names",
-    "op_path", "ref_path", "ULONG_MAX",
+    "op_path", "ref_path", "ULONG_MAX", "WRITES",
 ]
 
 
 #: (label, FileReport) of every compare_file run by the test suite (for the summary)
 RUN_REPORTS: list = []
-
-
-# --------------------------------------------------------------------------
-# the advanced API (MaState), gap search and allocation
-# --------------------------------------------------------------------------
-
-def _mas(rp: Replayer, index: int):
-    from maple_tree import MaState
-    return MaState(rp.tree, index, index)
-
-
-def _fresh_read(method: str):
-    def handler(rp: Replayer, a, *limit):
-        mas = _mas(rp, a)
-        entry = getattr(mas, method)(*limit)
-        return [entry_value(entry), mas.index, mas.last]
-    return handler
-
-
-for _kind, _method, _n in [("MAS_FIND", "find", 2), ("MAS_FIND_REV", "find_rev", 2),
-                           ("MAS_NEXT", "next", 2), ("MAS_PREV", "prev", 2),
-                           ("MAS_NEXT_RANGE", "next_range", 2),
-                           ("MAS_PREV_RANGE", "prev_range", 2), ("MAS_WALK", "walk", 1)]:
-    register(_kind, _n, writes=False)(_fresh_read(_method))
-
-
-def _gap_search(rev: bool):
-    def handler(rp: Replayer, lo, hi, size):
-        mas = _mas(rp, 0)
-        ret = rp._rc(mas.empty_area_rev if rev else mas.empty_area, lo, hi, size)
-        return [ret, mas.index, mas.last]
-    return handler
-
-
-register("EMPTY_AREA", 3, writes=False)(_gap_search(False))
-register("EMPTY_AREA_REV", 3, writes=False)(_gap_search(True))
-
-
-def _alloc(rev: bool):
-    def handler(rp: Replayer, size, lo, hi):
-        fn = rp.tree.alloc_rrange if rev else rp.tree.alloc_range
-        try:
-            return [0, fn(size, xa_value(size), lo, hi)]
-        except _MapleError as exc:
-            return [-exc.errno, 0]
-    return handler
-
-
-register("ALLOC", 3, writes=True)(_alloc(False))
-register("ALLOC_REV", 3, writes=True)(_alloc(True))
-
-
-@register("CYCLIC", 2, writes=True)
-def _op_cyclic(rp: Replayer, lo, hi):
-    from maple_tree import MT_FLAGS_ALLOC_WRAPPED
-    value = xa_value(rp.cyclic_counter)
-    rp.cyclic_counter += 1
-    try:
-        start, rp.cyclic_next, wrapped = rp.tree.alloc_cyclic(value, lo, hi, rp.cyclic_next)
-        ret = 1 if wrapped else 0
-    except _MapleError as exc:
-        ret, start = -exc.errno, 0
-    return [ret, start, rp.cyclic_next, 1 if rp.tree.flags & MT_FLAGS_ALLOC_WRAPPED else 0]
-
-
-def _cursor(rp: Replayer):
-    if rp.cursor is None:
-        rp.cursor = _mas(rp, 0)
-    return rp.cursor
-
-
-def _cursor_result(mas, value):
-    return [value, mas.index, mas.last, mas.status]
-
-
-def _cursor_op(fn):
-    """Wrap a cursor op: result [value, index, last, status], or "crash" when
-    Linux 6.12.117 would dereference a NULL node (state and tree untouched)."""
-    def handler(rp: Replayer, *args):
-        from maple_tree import StateError
-        mas = _cursor(rp)
-        try:
-            value = fn(rp, mas, *args)
-        except StateError:
-            return "crash"
-        return _cursor_result(mas, value)
-    return handler
-
-
-def _simple(kind, n, body, writes=False):
-    register(kind, n, writes=writes)(_cursor_op(body))
-
-
-_simple("S_SET", 1, lambda rp, m, a: m.set(a))
-_simple("S_SET_RANGE", 2, lambda rp, m, a, b: m.set_range(a, b))
-_simple("S_RESET", 0, lambda rp, m: m.reset())
-_simple("S_PAUSE", 0, lambda rp, m: m.pause())
-
-
-def _s_index(rp, m, a, b):
-    m.index, m.last = a, b
-
-
-def _s_force_none(rp, m):
-    m.status = "none"
-
-
-_simple("S_INDEX", 2, _s_index)
-_simple("S_FORCE_NONE", 0, _s_force_none)
-_simple("S_WALK", 0, lambda rp, m: entry_value(m.walk()))
-for _kind, _method in [("S_FIND", "find"), ("S_FIND_RANGE", "find_range"),
-                       ("S_FIND_REV", "find_rev"), ("S_FIND_RANGE_REV", "find_range_rev"),
-                       ("S_NEXT", "next"), ("S_NEXT_RANGE", "next_range"),
-                       ("S_PREV", "prev"), ("S_PREV_RANGE", "prev_range")]:
-    _simple(_kind, 1, (lambda meth: lambda rp, m, a: entry_value(getattr(m, meth)(a)))(_method))
-
-
-def _s_value(x):
-    """``S_STORE -1`` / ``S_MSTORE -1`` store NULL; any other x stores v(x)."""
-    return None if x == -1 else xa_value(x)
-
-
-def _s_store(rp, m, x):
-    return rp._rc(m.store_gfp, _s_value(x))
-
-
-def _s_mstore(rp, m, x):
-    # Linux 6.12 returns an internal node pointer for a spanning store ("node");
-    # maple-tree documents None there (results_equal accepts that pair).
-    return entry_value(m.store(_s_value(x)))
-
-
-def _s_erase(rp, m):
-    return entry_value(m.erase())
-
-
-_simple("S_STORE", 1, _s_store, writes=True)
-_simple("S_MSTORE", 1, _s_mstore, writes=True)
-_simple("S_ERASE", 0, _s_erase, writes=True)
-_simple("BULK_BEGIN", 1, lambda rp, m, n: (m.expected_entries(n), 0)[1], writes=True)
-_simple("BULK_END", 0, lambda rp, m: m.destroy(), writes=True)
-
-
-@register("FORK", 1, writes=False)
-def _op_fork(rp: Replayer, d: int):
-    """``FORK d``: ``MapleTree.fork`` with every value divisible by ``d``
-    dropped (``VM_DONTCOPY``) and the others copied as ``v(x + 10**9)``;
-    ``[0, sha256 of the copy's structure, its non-NULL entries]``.  The copy's
-    structure is kept in ``rp.fork_structure`` for a diff."""
-    copy = rp.tree.fork(lambda first, last, e: None if e % d == 0 else xa_value(e + 10**9))
-    copy.validate(exempt_rightmost=True)
-    rp.fork_structure = canonical(copy.structure())
-    entries = sum(1 for _ in copy._occupied())
-    return [0, hashlib.sha256(rp.fork_structure.encode()).hexdigest(), entries]
-
-
-_simple("S_EMPTY_AREA", 3, lambda rp, m, a, b, c: rp._rc(m.empty_area, a, b, c))
-_simple("S_EMPTY_AREA_REV", 3, lambda rp, m, a, b, c: rp._rc(m.empty_area_rev, a, b, c))
-
-_results_equal_strict = results_equal
-
-
-def results_equal(expected, got) -> bool:  # noqa: F811 - extends the strict version
-    """Strict equality, except the one documented difference: where 6.12.117's
-    ``mas_store`` returned an internal node pointer (``"node"``), maple-tree
-    returns None."""
-    if (isinstance(expected, list) and expected and expected[0] == "node"
-            and isinstance(got, (list, tuple)) and got and got[0] is None):
-        return _results_equal_strict(expected[1:], list(got[1:]))
-    return _results_equal_strict(expected, got)

@@ -1,4 +1,4 @@
-"""Run every ```pycon block of docs/api.md, architecture.md and building.md with doctest,
+"""Run every ```pycon block of docs/api.md, architecture.md, building.md and mm.md with doctest,
 so the pages cannot drift from the code.
 
 Each block runs on its own, in fresh globals holding ``from maple_tree import *``
@@ -16,6 +16,8 @@ import pytest
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 DOC = DOCS / "api.md"
 PAGES = [DOC, DOCS / "architecture.md", DOCS / "building.md"]
+#: pages whose blocks form one session: each block goes on from the one before
+SESSION_PAGES = [DOCS / "mm.md"]
 
 _BLOCK = re.compile(r"^```pycon[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 
@@ -45,11 +47,28 @@ def test_the_page_has_examples():
 def test_api_md_example(page, line, body):
     globs: dict = {}
     exec("from maple_tree import *", globs)
+    _run_block(page, line, body, globs)
+
+
+@pytest.mark.parametrize("page", SESSION_PAGES, ids=lambda p: p.name)
+def test_session_page_examples(page):
+    """The blocks of a session page run in order in one namespace."""
+    blocks = _blocks(page)
+    assert len(blocks) >= 3
+    globs: dict = {}
+    exec("from maple_tree import *", globs)
+    for line, body in blocks:
+        _run_block(page, line, body, globs)
+
+
+def _run_block(page: Path, line: int, body: str, globs: dict) -> None:
+    """Run one pycon block with doctest in ``globs``; fail with doctest's report."""
     parser = doctest.DocTestParser()
     test = parser.get_doctest(body, globs, f"{page.name}:{line}", str(page), line - 1)
     assert test.examples, "empty pycon block"
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     out: list[str] = []
     runner.run(test, out=out.append, clear_globs=False)
+    globs.update(test.globs)  # the DocTest ran on a copy: keep what it defined
     result = runner.summarize(verbose=False)
     assert result.failed == 0, "".join(out)

@@ -27,13 +27,16 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("the cursor and what uses it", ("cursor", "stepping", "gapsearch", "cursorwrite", "alloc",
                                      "state")),
     ("whole-tree views, copies, building and statistics",
-     ("validate", "dump", "structure", "dup", "build", "stats")),
+     ("validate", "dump", "structure", "dup", "build", "stats", "render")),
     ("the normal API", ("tree", "__init__")),
-    ("tools on the public API", ("cli", "__main__")),
+    ("address spaces on the public API", ("vma", "procmaps", "mm")),
+    ("tools on the public API", ("traces", "cli_mm", "cli", "__main__")),
 ]
 RANK = {mod: rank for rank, (_name, mods) in enumerate(LAYERS) for mod in mods}
+#: what the address-space layer may import: the public API and its own modules
+MM_MAY_USE = {"__init__", "vma", "procmaps", "mm"}
 #: what the tools may import besides the package itself (``from . import ...``)
-TOOLS_MAY_USE = {"__init__", "constants", "node", "cli"}
+TOOLS_MAY_USE = {"__init__", "constants", "node", "traces", "cli_mm", "cli"} | MM_MAY_USE
 
 
 def imports_of(path: Path) -> tuple[set[str], list[int]]:
@@ -79,6 +82,12 @@ def test_imports_only_from_its_layer_or_below(module):
 def test_tools_use_the_public_api(tool):
     deps, _ = imports_of(PKG / f"{tool}.py")
     assert deps <= TOOLS_MAY_USE, f"{tool} reaches into {sorted(deps - TOOLS_MAY_USE)}"
+
+
+@pytest.mark.parametrize("module", LAYERS[-2][1])
+def test_address_spaces_use_the_public_api(module):
+    deps, _ = imports_of(PKG / f"{module}.py")
+    assert deps <= MM_MAY_USE, f"{module} reaches into {sorted(deps - MM_MAY_USE)}"
 
 
 def test_import_graph_catches_a_cycle(tmp_path, monkeypatch):
