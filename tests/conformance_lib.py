@@ -354,7 +354,7 @@ WRITES = frozenset({"STORE", "STOREV", "SNULL", "ZERO", "INSERT", "ERASE", "ALLO
                     "CYCLIC", "S_STORE", "S_MSTORE", "S_ERASE", "BULK_BEGIN", "BULK_END"})
 
 #: kind -> :class:`OpSpec`; the handler ``handler(replayer, *args)`` of every
-#: kind is :data:`maple_tree.traces.OP_KINDS`' (but for the unsupported ones below)
+#: kind is :data:`maple_tree.traces.OP_KINDS`' (but for any unsupported ones below)
 OPS: dict = {kind: OpSpec(kind, spec.run, len(spec.args), kind in WRITES, False)
              for kind, spec in OP_KINDS.items()}
 
@@ -375,8 +375,11 @@ def _unsupported(kind: str, what: str):
 
 
 # kinds the comparison does not support yet (kind -> what it needs): replayed as
-# not implemented, the tree left alone, their results not compared
-for _kind, _what in {"RCU_ON": "RCU mode", "RCU_OFF": "RCU mode"}.items():
+# not implemented, the tree left alone, their results not compared.  None at
+# present: ``RCU_ON``/``RCU_OFF`` run traces' handlers (``tree.set_in_rcu()`` /
+# ``tree.clear_in_rcu()``) like every other kind.
+UNSUPPORTED: dict = {}
+for _kind, _what in UNSUPPORTED.items():
     register(_kind, OPS[_kind].nargs, writes=OPS[_kind].writes,
              unsupported=True)(_unsupported(_kind, _what))
 
@@ -467,14 +470,17 @@ def first_unsupported_write(ops) -> Optional[int]:
     return None
 
 
-def replay(path) -> Iterator[tuple]:
+def replay(path, rcu: bool = False) -> Iterator[tuple]:
     """compare.py entry point: yield ``(result, structure)`` per op.
 
     ``structure`` is our canonical string after ops that may write, ``None``
-    ("unchanged") after reads and after not-implemented ops.
+    ("unchanged") after reads and after not-implemented ops.  ``rcu``: switch
+    RCU mode on before the first op (as :func:`compare_file`).
     """
     opf = read_ops(path)
     rp = Replayer(opf.flags)
+    if rcu:
+        rp.tree.set_in_rcu()
     for op in opf.ops:
         result = rp.step(op)
         if OPS[op[0]].writes and not is_not_implemented(result):
@@ -514,10 +520,22 @@ class FileReport:
     stopped_op: Optional[tuple] = None
     failure: Optional[str] = None
     failure_index: Optional[int] = None
+    rcu: bool = False                     # replayed with RCU mode on from the start
+
+
+def compare_pinpointed(name: str, stride: int, rcu: bool = False) -> "FileReport":
+    """:func:`compare_file` at ``stride``; if that fails (and the stride is
+    above 1), again at stride 1, to name the first op whose structure differs."""
+    rep = compare_file(name, struct_stride=stride, rcu=rcu)
+    if rep.failure is not None and stride != 1:
+        exact = compare_file(name, struct_stride=1, rcu=rcu)
+        if exact.failure is not None:
+            rep = exact
+    return rep
 
 
 def compare_file(name: str, *, struct_stride: int = 1, check_reads: bool = False,
-                 stop_at_unsupported_write: bool = True) -> FileReport:
+                 stop_at_unsupported_write: bool = True, rcu: bool = False) -> FileReport:
     """Replay op file ``name`` against the reference and report the first failure.
 
     * unsupported ops that only read are skipped in the comparison (their
@@ -527,11 +545,20 @@ def compare_file(name: str, *, struct_stride: int = 1, check_reads: bool = False
     * structures are compared after normal writes: every ``struct_stride``-th
       write, plus always after the last compared op (``check_reads`` also
       compares after read ops).  A ``"same"`` reference line is checked by
-      comparing our string with the last string that matched.
+      comparing our string with the last string that matched;
+    * ``rcu``: RCU mode is switched on (``tree.set_in_rcu()``) on the fresh tree
+      before the first op, and the file's own ``RCU_ON``/``RCU_OFF`` ops run as
+      recorded.  The kernel's results and shapes do not depend on RCU mode
+      (corpus finding 14), so the same reference applies.  Either way the
+      tree's RCU flag after the last op must be the one the ops leave.
     """
     opf = read_ops(op_path(name))
-    rep = FileReport(name)
+    rep = FileReport(name, rcu=rcu)
     rp = Replayer(opf.flags)
+    if rcu:
+        rp.tree.set_in_rcu()
+    label = name + (" [RCU mode from the start]" if rcu else "")   # for messages
+    in_rcu = rcu                        # the RCU flag the ops so far leave
     refs = iter_reference(ref_path(name))
     verified_ours = EMPTY_STRUCTURE     # our last string that equalled the reference
     verified_key = (0, None)
@@ -550,7 +577,7 @@ def compare_file(name: str, *, struct_stride: int = 1, check_reads: bool = False
             verified_ours, verified_key = ours, _root_key(*st.key)
             return True
         rep.failure_index = i
-        rep.failure = (f"{name}: op {i} ({op_text(op)}): structure differs"
+        rep.failure = (f"{label}: op {i} ({op_text(op)}): structure differs"
                        + ("" if struct_stride == 1 else
                           f" (structures checked every {struct_stride} writes; the change"
                           f" happened after the previous check)")
@@ -562,12 +589,12 @@ def compare_file(name: str, *, struct_stride: int = 1, check_reads: bool = False
         try:
             st = next(refs)
         except StopIteration:
-            rep.failure = f"{name}: reference ends before op {i}"
+            rep.failure = f"{label}: reference ends before op {i}"
             return rep
         spec = OPS.get(op[0])
         if spec is None:
             rep.failure_index = i
-            rep.failure = f"{name}: op {i}: unknown op kind {op[0]}"
+            rep.failure = f"{label}: op {i}: unknown op kind {op[0]}"
             return rep
         if spec.unsupported and spec.writes and stop_at_unsupported_write:
             rep.stopped_at, rep.stopped_op = i, op
@@ -577,10 +604,12 @@ def compare_file(name: str, *, struct_stride: int = 1, check_reads: bool = False
             result = rp.step(op)
         except Exception as exc:  # the implementation raised
             rep.failure_index = i
-            rep.failure = (f"{name}: op {i} ({op_text(op)}): replay raised "
+            rep.failure = (f"{label}: op {i} ({op_text(op)}): replay raised "
                            f"{type(exc).__name__}: {exc}")
             return rep
         prev = (i, op, st)
+        if op[0] in ("RCU_ON", "RCU_OFF") and not is_not_implemented(result):
+            in_rcu = op[0] == "RCU_ON"
         if is_not_implemented(result):
             if not spec.unsupported:  # pragma: no cover - normal ops are all implemented
                 raise AssertionError(f"normal op {op[0]} not implemented")
@@ -589,7 +618,7 @@ def compare_file(name: str, *, struct_stride: int = 1, check_reads: bool = False
         rep.results_compared += 1
         if not results_equal(st.result, result):
             rep.failure_index = i
-            rep.failure = (f"{name}: op {i} ({op_text(op)}): result expected "
+            rep.failure = (f"{label}: op {i} ({op_text(op)}): result expected "
                            f"{canonical(st.result)}, got {canonical(normalize_result(result))}")
             fork_s = st.sub_structure("fork_s")
             copy_s = fork_copy_structure(rp, op[1]) if op[0] == "FORK" else None
@@ -606,7 +635,7 @@ def compare_file(name: str, *, struct_stride: int = 1, check_reads: bool = False
                 return rep
     else:
         if next(refs, None) is not None:
-            rep.failure = f"{name}: reference has more lines than the {len(opf.ops)} ops"
+            rep.failure = f"{label}: reference has more lines than the {len(opf.ops)} ops"
             return rep
     # final structure check: the state after the last processed op
     if prev is not None and (dirty or rep.structures_compared == 0):
@@ -618,9 +647,15 @@ def compare_file(name: str, *, struct_stride: int = 1, check_reads: bool = False
         via_dict, direct = rp.structure_via_dict(), rp.structure()
         if via_dict != direct:
             rep.failure_index = prev[0]
-            rep.failure = (f"{name}: after op {prev[0]}: canonical(tree.structure()) differs "
+            rep.failure = (f"{label}: after op {prev[0]}: canonical(tree.structure()) differs "
                            f"from tree_structure_string(tree): "
                            + structure_diff(direct, via_dict))
+            return rep
+    # RCU mode is the tree's flag: only RCU_ON/RCU_OFF change it
+    if prev is not None and bool(rp.tree.in_rcu) != in_rcu:
+        rep.failure_index = prev[0]
+        rep.failure = (f"{label}: after op {prev[0]}: tree.in_rcu is "
+                       f"{bool(rp.tree.in_rcu)}, the ops leave it {in_rcu}")
     return rep
 
 

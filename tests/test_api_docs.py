@@ -72,3 +72,25 @@ def _run_block(page: Path, line: int, body: str, globs: dict) -> None:
     globs.update(test.globs)  # the DocTest ran on a copy: keep what it defined
     result = runner.summarize(verbose=False)
     assert result.failed == 0, "".join(out)
+
+
+_PY_BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
+
+
+def test_concurrency_page_example_runs():
+    """The reader/writer example of docs/concurrency.md runs as written (its
+    readers assert what they read) and leaves a valid tree."""
+    import threading
+    blocks = _PY_BLOCK.findall((DOCS / "concurrency.md").read_text(encoding="utf-8"))
+    assert len(blocks) == 1
+    namespace: dict = {}
+    failures: list = []
+    old_hook = threading.excepthook
+    threading.excepthook = failures.append  # a reader's failed assert ends its thread only
+    try:
+        exec(compile(blocks[0], "concurrency.md", "exec"), namespace)
+    finally:
+        threading.excepthook = old_hook
+    assert not failures, [f.exc_value for f in failures]
+    tree = namespace["tree"]   # range 123 ends split in two by the cursor's store
+    assert tree.in_rcu and len(tree) == 1001 and tree.load(1234) == ("range", 123)

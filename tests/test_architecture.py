@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("kernel numbers, errors, entries, argument checks",
      ("constants", "errors", "entries", "args")),
     ("nodes and the tree's core fields", ("node", "core")),
-    ("walking and gap upkeep", ("walk", "gaps")),
+    ("walking, gap upkeep and lock-free reads", ("walk", "gaps", "rcu")),
     ("the write engine", ("bignode", "install", "split", "rebalance", "write")),
     ("the cursor and what uses it", ("cursor", "stepping", "gapsearch", "cursorwrite", "alloc",
                                      "state")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import random
+import subprocess
 import sys
 
 import pytest
@@ -408,3 +409,50 @@ def test_peers_py_tiny(capsys):
     for label in peers.OPERATIONS.values():
         assert out.count(f"\n{label} ") == 1, label
     assert "memory per range at N=300" in out
+
+
+# -- concurrency.py: readers beside a writer ----------------------------------------
+
+def test_concurrency_py_tiny():
+    """concurrency.py runs as a script (threads, in a subprocess importing the
+    package under test), checks what its threads saw and prints its tables."""
+    pytest.importorskip("sortedcontainers")
+    from under_test import subprocess_env
+
+    proc = subprocess.run(
+        [sys.executable, os.path.join(_BENCH, "concurrency.py"), "--seconds", "0.2",
+         "--n", "2000", "--readers", "0", "1", "2"],
+        capture_output=True, text=True, env=subprocess_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "sys.getswitchinterval()" in out and "GIL:" in out
+    assert "| map | readers R | reads/s (all readers) |" in out
+    rows = [line.split("|") for line in out.splitlines() if line.startswith("| maple ")
+            or line.startswith("| locked SortedDict ")]
+    assert [(r[1].strip().split()[0], int(r[2])) for r in rows] == [
+        (side, r) for side in ("maple", "locked") for r in (0, 1, 2)]
+    assert all(float(r[5].replace(",", "")) > 0 for r in rows)     # writer ops/s
+    assert out.count("reads/s ÷ locked reads/s") == 1
+    assert "goal 1, maple" in out and "goal 2, maple" in out
+
+
+def test_concurrency_checks_catch_an_implausible_load():
+    """The plausibility rule of a concurrent load, the writer's stream (W4's,
+    continued) and one tiny run on the locked map, in process."""
+    pytest.importorskip("sortedcontainers")
+    conc = _load("concurrency", "concurrency.py")
+    assert conc.plausible(15, 1) and conc.plausible(60, 20) and conc.plausible(7, None)
+    assert not conc.plausible(160, 1) and not conc.plausible(71, 20)
+    assert conc.writer_inputs(300)[:300] == wl.w4_inputs(300)
+    cell = conc.run_cell(conc.LOCKED, 200, 1, 0.05, conc.writer_inputs(200, 500))
+    assert cell.writes > 0 and cell.reads[0] > 0
+    # a reader seeing a value no moment held, and a lost store, are caught
+    import dataclasses
+    wrong_read = dataclasses.replace(
+        conc.LOCKED, read_block=lambda m, keys: [10 ** 9 for _ in keys])
+    with pytest.raises(wl.WorkloadCheckError, match="which no moment held"):
+        conc.run_cell(wrong_read, 200, 1, 0.05, conc.writer_inputs(200, 500))
+    lost_store = dataclasses.replace(
+        conc.LOCKED, write_block=lambda m, pairs: conc._locked_write_block(m, pairs[1:]))
+    with pytest.raises(wl.WorkloadCheckError, match="does not hold"):
+        conc.run_cell(lost_store, 200, 0, 0.05, conc.writer_inputs(200, 500))

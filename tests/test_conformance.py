@@ -32,10 +32,11 @@ half a minute.
 variant (``test_conformance_full``): structures after *every* op, reads
 included (about two minutes).  A plain run deselects it (``tests/conftest.py``).
 
-The file set is every recording in ``tests/data/conformance`` (111 files,
-222,434 ops, fork and bulk mode included); the ``RCU_*`` op kinds are
-registered already and their files are picked up automatically when they
-are added.
+The file set is every recording in ``tests/data/conformance`` (117 files,
+237,936 ops, fork, bulk and RCU mode included); ``RCU_ON``/``RCU_OFF`` run the
+package's handlers (``tree.set_in_rcu()``/``clear_in_rcu()``) and the six
+``rcu_*`` files are compared like the others.  ``tests/test_conformance_rcu.py``
+replays every file again with RCU mode on from the start.
 """
 from __future__ import annotations
 
@@ -73,12 +74,7 @@ def _finish(label: str, rep: cl.FileReport) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_conformance(name):
     stride = 1 if _n_ops(name) <= SMALL_FILE_OPS else STRIDE
-    rep = cl.compare_file(name, struct_stride=stride)
-    if rep.failure is not None and stride != 1:
-        exact = cl.compare_file(name, struct_stride=1)   # pinpoint the op
-        if exact.failure is not None:
-            rep = exact
-    _finish("sampled", rep)
+    _finish("sampled", cl.compare_pinpointed(name, stride))
 
 
 @pytest.mark.slow
@@ -96,7 +92,7 @@ def test_corpus_is_complete_and_intact():
     index = json.loads((cl.DATA_DIR / "index.json").read_text())
     by_name = {f["name"]: f for f in index["files"]}
     assert sorted(by_name) == NAMES
-    assert len(NAMES) == index["totals"]["files"] == 111
+    assert len(NAMES) == index["totals"]["files"] == 117
     total = 0
     for name in NAMES:
         rec = by_name[name]
@@ -112,7 +108,7 @@ def test_corpus_is_complete_and_intact():
             counts[op[0]] = counts.get(op[0], 0) + 1
         assert counts == rec["op_counts"], name
         total += len(opf.ops)
-    assert total == index["totals"]["ops"] == 222434
+    assert total == index["totals"]["ops"] == 237936
 
 
 def test_every_corpus_op_kind_is_registered_with_its_arity():
@@ -123,8 +119,8 @@ def test_every_corpus_op_kind_is_registered_with_its_arity():
 
 
 def test_unsupported_classification():
-    # every op kind of the corpus is supported; RCU mode switches are not yet
-    unsupported = {"RCU_ON", "RCU_OFF"}
+    # every op kind of the corpus is supported, the RCU mode switches included
+    unsupported: set = set()
     writes = {"STORE", "STOREV", "SNULL", "ZERO", "INSERT", "ERASE", "S_STORE", "S_MSTORE",
               "S_ERASE", "ALLOC", "ALLOC_REV", "CYCLIC", "BULK_BEGIN", "BULK_END"}
     for kind, spec in cl.OPS.items():
@@ -134,6 +130,48 @@ def test_unsupported_classification():
     assert cl.first_unsupported_write([("LOAD", 1), ("MAS_WALK", 3), ("S_STORE", 5),
                                        ("BULK_BEGIN", 1), ("RCU_ON",)]) is None
     assert cl.first_unsupported_write([("STORE", 1, 2), ("EMPTY_AREA", 0, 9, 1)]) is None
+    # the RCU switches are traces' handlers, and they only flip the tree's flag
+    for kind in ("RCU_ON", "RCU_OFF"):
+        assert cl.OPS[kind].handler is cl.OP_KINDS[kind].run, kind
+        assert cl.OPS[kind].nargs == 0 and not cl.OPS[kind].writes, kind
+
+
+def test_replayer_rcu_switches_flip_the_flag_only():
+    rp = cl.Replayer(0)
+    for a in range(0, 400, 10):
+        assert rp.step(("STORE", a, a + 4)) == 0
+    before = rp.structure()
+    assert not rp.tree.in_rcu
+    assert rp.step(("RCU_ON",)) is None
+    assert rp.tree.in_rcu and rp.structure() == before
+    assert rp.step(("STORE", 402, 403)) == 0 and rp.step(("LOAD", 403)) == 402
+    assert rp.step(("RCU_OFF",)) is None
+    assert not rp.tree.in_rcu
+    assert rp.not_implemented == 0
+
+
+def test_rcu_files_begin_with_rcu_on_and_follow_their_twins():
+    """``rcu_<s>_f<f>`` is ``RCU_ON`` then exactly the ops of ``rnd_<s>_f<f>``
+    (compared where the twin is in the corpus: one of the six is)."""
+    index = {f["name"]: f for f in
+             json.loads((cl.DATA_DIR / "index.json").read_text())["files"]}
+    rcu_names = [n for n in NAMES if n.startswith("rcu_")]
+    assert len(rcu_names) == 6
+    twins = 0
+    for name in rcu_names:
+        opf = cl.read_ops(cl.op_path(name))
+        assert opf.ops[0] == ("RCU_ON",), name
+        assert all(op[0] not in ("RCU_ON", "RCU_OFF") for op in opf.ops[1:]), name
+        assert index[name]["final_rcu"] is True, name
+        twin_name = "rnd_" + name[len("rcu_"):]
+        assert index[name]["rcu_vs_twin"]["twin"] == twin_name
+        assert index[name]["rcu_vs_twin"]["structure_differs"] == 0     # finding 14
+        assert index[name]["rcu_vs_twin"]["result_differs"] == 0
+        if twin_name in index:
+            twin = cl.read_ops(cl.op_path(twin_name))
+            assert opf.ops[1:] == twin.ops and opf.flags == twin.flags, name
+            twins += 1
+    assert twins >= 1
 
 
 def test_read_ops(tmp_path):

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from maple_tree import (MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU, ZERO_ENTRY, EntryExistsError,
                         MapleTree)
-from maple_tree.node import kill_subtree
+from maple_tree.node import DEAD_PARENT, kill_subtree
 
 FLAGS = [0, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU, MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU]
 
@@ -39,9 +39,9 @@ def test_in_leaf_store_rewrites_in_place_only_outside_rcu_mode(rcu):
     t.store_range(21, 22, "x")               # a node store inside the leaf
     t.validate()
     assert t.find(21) == (21, 22, "x")
-    if rcu:   # the reader's lists are untouched; the leaf holds new ones
-        assert (old_pivots, old_slots) == snapshot
-        assert leaf.pivots is not old_pivots and leaf.slots is not old_slots
+    if rcu:   # a new leaf was published; the old one is dead and unchanged
+        assert (old_pivots, old_slots) == snapshot and leaf.dead
+        assert _leaf_of(t, 22) is not leaf and leaf.pivots is old_pivots
     else:     # the same lists, rewritten
         assert leaf.pivots is old_pivots and leaf.slots is old_slots
         assert old_pivots != snapshot[0]
@@ -83,7 +83,7 @@ def test_kill_subtree_marks_every_node_dead():
         if not node.is_leaf:
             stack.extend(node.slots)
     kill_subtree(root)
-    assert all(n.dead and n.parent is None for n in nodes)
+    assert all(n.dead and n.parent is DEAD_PARENT for n in nodes)
 
 
 _key = st.integers(0, 300)

@@ -28,10 +28,11 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Any
 
-from .constants import ULONG_MAX
+from .constants import MT_FLAGS_USE_RCU, ULONG_MAX
 from .core import TreeCore
 from .errors import StateError
 from .node import Node, RootEntry, node_min
+from .rcu import leaf_at
 from .walk import leaf_of
 
 __all__ = ["CursorState", "START", "ROOT", "NONE", "PAUSE", "ACTIVE", "UNDERFLOW", "OVERFLOW",
@@ -172,10 +173,18 @@ class CursorState:
         the leaf slot holding ``index``; ``index``/``last`` become its range.
         Returns the slot's entry.  O(height)."""
         index = self._index
-        leaf = leaf_of(self._require_node(), index)
+        tree = self._tree
+        if tree._flags & MT_FLAGS_USE_RCU:  # bounds from a descent, not parent links
+            found = leaf_at(tree, index)
+            if found is None:  # the tree lost its nodes since _start
+                self._status = START
+                return self._state_walk()
+            leaf, mn, _mx = found
+        else:
+            leaf = leaf_of(self._require_node(), index)
+            mn = node_min(leaf)
         pivots = leaf.pivots
         off = bisect_left(pivots, index)
-        mn = node_min(leaf)
         self._node = leaf
         self._min = mn
         self._max = pivots[-1]

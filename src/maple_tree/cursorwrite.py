@@ -132,10 +132,13 @@ def _store_here(mas: CursorState, entry: Any) -> Any:
             (pivots[off - 1] + 1 if off else mas._min) != mas._index:
         return _NOT_HERE
     tree = mas._tree
-    tree._writes += 1
-    mas._seen = tree._writes
+    tree._writes += 1  # odd while the write runs (see write.store)
     mas._end = node.end  # the write walk reads the node's end
-    return store_exact(tree, node, off, mas._min, entry)
+    try:
+        return store_exact(tree, node, off, mas._min, entry)
+    finally:
+        tree._writes += 1
+        mas._seen = tree._writes
 
 
 def cursor_erase(mas: CursorState) -> Any:
@@ -180,8 +183,14 @@ def destroy(mas: CursorState) -> None:
         mas._range_walk()
         leaf = mas._node
         assert leaf is not None
-        if mas._end + 1 < MT_MIN_SLOTS[leaf.type] - 1 and destroy_rebalance(mas._tree, leaf):
-            mas._tree._writes += 1
-            mas.reset()  # (the kernel leaves the state on the parent node)
+        if mas._end + 1 < MT_MIN_SLOTS[leaf.type] - 1:
+            tree = mas._tree
+            tree._writes += 1  # odd while the write runs
+            try:
+                moved = destroy_rebalance(tree, leaf)
+            finally:
+                tree._writes += 1
+            if moved:
+                mas.reset()  # (the kernel leaves the state on the parent node)
         mas._bulk_rebalance = False
     mas._bulk = False

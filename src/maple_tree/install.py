@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .constants import LEAF_64
+from .constants import LEAF_64, MT_FLAGS_USE_RCU
 from .core import TreeCore
 from .gaps import update_gap
 from .node import Node, kill_subtree
+from .rcu import notify
 
 __all__ = ["adopt_children", "replace_subtree"]
 
@@ -34,13 +35,14 @@ def adopt_children(node: Node) -> None:
 
 
 def replace_subtree(tree: TreeCore, old: Node | None, new: Node, new_height: int, min_: int,
-                    new_nodes: Iterable[Node]) -> None:
+                    new_nodes: Iterable[Node], path: str) -> None:
     """Put ``new`` where ``old`` was (or at the root when ``old`` was the root).
 
     ``new_nodes`` are the internal nodes built by the operation (their
     children are adopted).  The replaced node and everything below it that
     was not adopted die.  ``min_`` is the lower bound of ``new``, for the gap
-    update.
+    update.  The new subtree is published by one assignment before anything
+    dies; in RCU mode the test hook hears of both steps as write path ``path``.
     """
     if old is None or old.parent is None:
         prev = tree._root
@@ -55,6 +57,9 @@ def replace_subtree(tree: TreeCore, old: Node | None, new: Node, new_height: int
         new.parent = parent
         new.parent_slot = old.parent_slot
         parent.slots[old.parent_slot] = new
+    rcu = tree._flags & MT_FLAGS_USE_RCU
+    if rcu:
+        notify("publish", path)
     made = 0
     for node in new_nodes:
         made += 1
@@ -63,5 +68,7 @@ def replace_subtree(tree: TreeCore, old: Node | None, new: Node, new_height: int
     tree._nodes_made += made
     if replaced is not None:
         tree._nodes_freed += kill_subtree(replaced)  # after adoption: reused children survive
+        if rcu:
+            notify("dead", path)
     if tree._alloc and new.type != LEAF_64:
         update_gap(new, min_)

@@ -14,7 +14,7 @@ A node holds what the kernel node holds, shaped for Python speed:
 * ``parent`` / ``parent_slot``: the kernel's encoded parent pointer (``None``
   for the root);
 * ``dead``: set when the node is replaced (``mte_set_node_dead``); a dead
-  node also drops its parent link (see :func:`kill_node`).
+  node's parent becomes :data:`DEAD_PARENT` (see :func:`kill_node`).
 
 A node's min is not stored: it comes from the parent during a walk, as in C.
 
@@ -41,7 +41,8 @@ from .constants import (
 from .entries import ZERO_ENTRY
 
 __all__ = ["COMPILED", "Node", "RootEntry", "LEAF_64", "RANGE_64", "ARANGE_64", "node_min",
-           "leaf_max_gap", "node_max_gap", "leaf_entries", "count_visible", "kill_node", "kill_subtree"]
+           "leaf_max_gap", "node_max_gap", "leaf_entries", "count_visible", "kill_node", "kill_subtree",
+           "DEAD_PARENT"]
 
 
 @final
@@ -85,24 +86,30 @@ class Node:
         return f"<Node {TYPE_NAMES.get(self.type, self.type)} end={self.end} max={self.pivots[-1]}>"
 
 
-def kill_node(node: Node) -> None:
-    """``mte_set_node_dead``: mark a replaced node dead.  O(1).
+#: the parent of every dead node: itself dead, with no parent.  The kernel
+#: points a dead node's parent at the node itself; a shared sentinel forgets
+#: the old parent as well, without a reference cycle, so CPython frees dead
+#: nodes by reference counting as soon as the last reader lets go instead of
+#: leaving them to the cyclic GC (whose full collections over a large heap of
+#: dead nodes once doubled write times at N = 1,000,000).  A climb that meets
+#: it has met a dead node: it must not take it for the root (whose parent is
+#: None).
+DEAD_PARENT: Final = Node(LEAF_64, [ULONG_MAX], [None])
+DEAD_PARENT.dead = True
 
-    The kernel points a dead node's parent at the node itself; here the link
-    is dropped instead.  Either way the old parent is forgotten, and without
-    the upward link a dead node and its dead children form no reference
-    cycle, so CPython frees them by reference counting as soon as the last
-    reader lets go, instead of leaving them to the cyclic GC (whose full
-    collections over a large heap of dead nodes once doubled write times at
-    N = 1,000,000).
+
+def kill_node(node: Node) -> None:
+    """``mte_set_node_dead``: mark a replaced node dead; its parent becomes
+    :data:`DEAD_PARENT`.  Readers in RCU mode check ``dead`` after reading a
+    node and walk again from the root if it is set.  O(1).
 
     >>> parent = Node(RANGE_64, [ULONG_MAX], [Node(LEAF_64, [ULONG_MAX], [None])])
     >>> child = parent.slots[0]; child.parent = parent
-    >>> kill_node(child); child.dead, child.parent
-    (True, None)
+    >>> kill_node(child); child.dead, child.parent is DEAD_PARENT
+    (True, True)
     """
     node.dead = True
-    node.parent = None
+    node.parent = DEAD_PARENT
 
 
 def kill_subtree(top: Node) -> int:

@@ -37,7 +37,7 @@ from .bignode import (
     node_from_big,
     prepend_node,
 )
-from .constants import LEAF_64, MT_MIN_SLOTS, MT_SLOTS, ULONG_MAX
+from .constants import LEAF_64, MT_FLAGS_USE_RCU, MT_MIN_SLOTS, MT_SLOTS, ULONG_MAX
 from .core import TreeCore
 from .gaps import update_gap
 from .install import replace_subtree
@@ -110,10 +110,11 @@ def _ascend_pair(orig_l: Pos, orig_r: Pos, l: Pos) -> None:
 
 
 def spanning_rebalance(tree: TreeCore, bn: BigNode, orig_l: Pos, orig_r: Pos,
-                       count: int) -> None:
+                       count: int, path: str) -> None:
     """``mas_spanning_rebalance``: rebuild the part of the tree between the
     leaves ``orig_l`` and ``orig_r`` from ``bn``, level by level, for at most
-    ``count`` levels (one more when a pulled-in neighbour needs it)."""
+    ``count`` levels (one more when a pulled-in neighbour needs it).  ``path``
+    names the write path for the RCU test hook."""
     alloc = tree._alloc
     l = Pos(orig_l.node)  # the new left node of each level (node set per round)
     new_nodes: list[Node] = []
@@ -149,7 +150,7 @@ def spanning_rebalance(tree: TreeCore, bn: BigNode, orig_l: Pos, orig_r: Pos,
         new_height += 1
         if l.min == 0 and l.max == ULONG_MAX:
             # one node covers everything: it is the new root (the tree may shrink)
-            replace_subtree(tree, None, left, new_height, 0, new_nodes)
+            replace_subtree(tree, None, left, new_height, 0, new_nodes, path)
             return
         _ascend_pair(orig_l, orig_r, l)
         bn = BigNode(orig_l.node.type, gap=[] if alloc else None)
@@ -179,9 +180,9 @@ def spanning_rebalance(tree: TreeCore, bn: BigNode, orig_l: Pos, orig_r: Pos,
     new_nodes.append(final)
     new_height += 1
     if l.min == 0 and final.pivots[-1] == ULONG_MAX:
-        replace_subtree(tree, None, final, new_height, 0, new_nodes)
+        replace_subtree(tree, None, final, new_height, 0, new_nodes, path)
     else:
-        replace_subtree(tree, orig_l.node, final, new_height, orig_l.min, new_nodes)
+        replace_subtree(tree, orig_l.node, final, new_height, orig_l.min, new_nodes, path)
 
 
 def rebalance(tree: TreeCore, mas: Pos, bn: BigNode) -> None:
@@ -196,7 +197,7 @@ def rebalance(tree: TreeCore, mas: Pos, bn: BigNode) -> None:
         prev_sibling(l)
         prepend_node(bn, l.node)
         l.index = l.last = l.min
-    spanning_rebalance(tree, bn, l, r, tree._height)
+    spanning_rebalance(tree, bn, l, r, tree._height, "rebalance")
 
 
 def destroy_rebalance(tree: TreeCore, leaf: Node) -> bool:
@@ -207,8 +208,9 @@ def destroy_rebalance(tree: TreeCore, leaf: Node) -> bool:
     Returns False, changing nothing, if ``leaf`` has no left sibling.
     O(slots + height).
 
-    Both leaves keep their node objects and get new lists (the kernel
-    rewrites them in place outside RCU mode).
+    Outside RCU mode both leaves keep their node objects and get new lists
+    (the kernel rewrites them in place); in RCU mode two new leaves and a new
+    parent replace them (:func:`_destroy_rebalance_rcu`).
     """
     parent = leaf.parent
     slot = leaf.parent_slot
@@ -218,6 +220,9 @@ def destroy_rebalance(tree: TreeCore, leaf: Node) -> bool:
     split = MT_SLOTS[LEAF_64] // 2
     if left.slots[split] is None:
         split += 1
+    if tree._flags & MT_FLAGS_USE_RCU:
+        _destroy_rebalance_rcu(tree, parent, slot, split)
+        return True
     leaf.pivots = left.pivots[split + 1:] + leaf.pivots
     leaf.slots = left.slots[split + 1:] + leaf.slots
     leaf.end = len(leaf.pivots) - 1
@@ -230,3 +235,27 @@ def destroy_rebalance(tree: TreeCore, leaf: Node) -> bool:
         update_gap(left, left_min)
         update_gap(leaf, left.pivots[-1] + 1)
     return True
+
+
+def _destroy_rebalance_rcu(tree: TreeCore, parent: Node, slot: int, split: int) -> None:
+    """:func:`destroy_rebalance` in RCU mode: the leaves ``slot - 1`` and
+    ``slot`` of ``parent`` and ``parent`` itself are rebuilt as new nodes, the
+    new parent is published in one assignment, then the old three die."""
+    left: Node = parent.slots[slot - 1]
+    leaf: Node = parent.slots[slot]
+    new_left = Node(LEAF_64, left.pivots[:split + 1], left.slots[:split + 1])
+    new_leaf = Node(LEAF_64, left.pivots[split + 1:] + leaf.pivots,
+                    left.slots[split + 1:] + leaf.slots)
+    pivots = parent.pivots.copy()
+    pivots[slot - 1] = new_left.pivots[-1]
+    slots = parent.slots.copy()
+    slots[slot - 1:slot + 1] = [new_left, new_leaf]
+    gaps = None if parent.gaps is None else parent.gaps.copy()
+    new_parent = Node(parent.type, pivots, slots, gaps)
+    parent_min = node_min(parent)
+    replace_subtree(tree, parent, new_parent, tree._height, parent_min,
+                    [new_left, new_leaf, new_parent], "bulk_end")
+    if tree._alloc:
+        left_min = node_min(new_left)
+        update_gap(new_left, left_min)
+        update_gap(new_leaf, new_left.pivots[-1] + 1)

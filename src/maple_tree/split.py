@@ -158,4 +158,4 @@ def split_store(tree: TreeCore, mas: Pos, bn: BigNode) -> None:
         st.r.max = mas.max
         bn = _fill_parent(st, mas, 1)
     assert top is not None, "a split always ends in one node"
-    replace_subtree(tree, mas.node, top, height, mas.min, st.new_nodes)
+    replace_subtree(tree, mas.node, top, height, mas.min, st.new_nodes, "split")

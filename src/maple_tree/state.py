@@ -36,6 +36,7 @@ from .cursorwrite import bulk_begin, cursor_erase, cursor_store, destroy
 from .errors import InvalidArgumentError, InvalidTypeError, StateError
 from .gapsearch import empty_area, empty_area_rev
 from .node import Node
+from .rcu import check_write_lock
 from .stepping import (
     find_rev_setup,
     find_setup,
@@ -378,6 +379,7 @@ class MaState(CursorState):
     # -- writing ------------------------------------------------------------------------------
     def _check_write(self, entry: Any) -> None:
         self._check_range()
+        check_write_lock(self._tree)
         if self._status == ERROR:
             raise StateError("the state is in error status after a failed search: reset() "
                              "or set() it before writing")
@@ -428,6 +430,7 @@ class MaState(CursorState):
         (100, 2)
         """
         check_key(count, "count")
+        check_write_lock(self._tree)
         bulk_begin(self)
 
     def destroy(self) -> None:
@@ -441,6 +444,8 @@ class MaState(CursorState):
         >>> from maple_tree import MapleTree
         >>> mas = MaState(MapleTree()); mas.expected_entries(5); mas.destroy()
         """
+        if self._bulk_rebalance:
+            check_write_lock(self._tree)
         destroy(self)
 
     def erase(self) -> Any:
@@ -454,6 +459,7 @@ class MaState(CursorState):
         ('x', (0, 18446744073709551615), None)
         """
         self._check_range()
+        check_write_lock(self._tree)
         return cursor_erase(self)
 
     # -- gap search ---------------------------------------------------------------------------

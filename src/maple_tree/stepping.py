@@ -37,7 +37,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .constants import ULONG_MAX
+from bisect import bisect_left
+
+from .constants import MT_FLAGS_USE_RCU, ULONG_MAX
 from .cursor import (
     ACTIVE,
     ERROR,
@@ -52,6 +54,7 @@ from .cursor import (
 )
 from .errors import StateError
 from .node import Node, node_min
+from .rcu import leaf_at
 from .walk import neighbour
 
 __all__ = ["next_setup", "prev_setup", "find_setup", "find_rev_setup", "next_slot",
@@ -99,6 +102,8 @@ def _beside_leaf(mas: CursorState, node: Node, limit: int, forward: bool) -> Nod
     if (mas._max >= limit) if forward else (not mas._min or mas._min - 1 < limit):
         mas._status = OVERFLOW if forward else UNDERFLOW
         return None
+    if mas._tree._flags & MT_FLAGS_USE_RCU:
+        return _beside_leaf_rcu(mas, forward)
     leaf = neighbour(node, forward)
     if leaf is None:
         mas._status = OVERFLOW if forward else UNDERFLOW
@@ -108,6 +113,32 @@ def _beside_leaf(mas: CursorState, node: Node, limit: int, forward: bool) -> Nod
         mas._min, mas._max, mas._offset = mas._max + 1, leaf.pivots[-1], 0
     else:
         mas._min, mas._max, mas._offset = node_min(leaf), mas._min - 1, leaf.end
+    mas._end = leaf.end
+    return leaf
+
+
+def _lost_nodes(mas: CursorState) -> bool:
+    """In RCU mode, has another thread's write left the tree without nodes
+    (empty, or one entry at 0) since the state loaded its node?  Then there
+    is nothing past the state's range to step to: the step ends at the limit
+    instead of raising as a misused cursor does outside RCU mode."""
+    tree = mas._tree
+    return bool(tree._flags & MT_FLAGS_USE_RCU) and not isinstance(tree._root, Node)
+
+
+def _beside_leaf_rcu(mas: CursorState, forward: bool) -> Node | None:
+    """:func:`_beside_leaf` in RCU mode, where a writer in another thread may
+    have re-pointed parent links: descend from the root to the key after
+    (before) the state's node instead of climbing, and stand on the slot
+    holding it with the bounds the descent found."""
+    key = mas._max + 1 if forward else mas._min - 1
+    found = leaf_at(mas._tree, key)
+    if found is None:  # the tree lost its nodes meanwhile
+        mas._status = OVERFLOW if forward else UNDERFLOW
+        return None
+    leaf, mas._min, mas._max = found
+    mas._node = leaf
+    mas._offset = min(bisect_left(leaf.pivots, key), leaf.end)
     mas._end = leaf.end
     return leaf
 
@@ -129,6 +160,9 @@ def next_slot(mas: CursorState, max_: int, empty: bool) -> Any:
     if node is None:
         node = mas._require_node()  # raises
     if mas._seen != mas._tree._writes:  # written meanwhile: from the end of the range
+        if _lost_nodes(mas):
+            mas._status = OVERFLOW
+            return None
         node = mas._rewalk(mas._last)
     pivots = node.pivots
     off = mas._offset
@@ -145,7 +179,8 @@ def next_slot(mas: CursorState, max_: int, empty: bool) -> Any:
         nxt = _beside_leaf(mas, node, max_, True)
         if nxt is None:
             return None
-        node, pivots, off, end, index = nxt, nxt.pivots, -1, mas._end, mas._min
+        node, pivots, off, end = nxt, nxt.pivots, mas._offset - 1, mas._end
+        index = pivots[off] + 1 if off >= 0 else mas._min
     slots = node.slots
     while True:
         off += 1
@@ -164,7 +199,8 @@ def next_slot(mas: CursorState, max_: int, empty: bool) -> Any:
             nxt = _beside_leaf(mas, node, max_, True)
             if nxt is None:
                 return None
-            node, pivots, slots, off, end = nxt, nxt.pivots, nxt.slots, -1, mas._end
+            node, pivots, slots, off, end = nxt, nxt.pivots, nxt.slots, mas._offset - 1, mas._end
+            index = pivots[off] + 1 if off >= 0 else mas._min
 
 
 def prev_slot(mas: CursorState, min_: int, empty: bool) -> Any:
@@ -173,6 +209,9 @@ def prev_slot(mas: CursorState, min_: int, empty: bool) -> Any:
     amortised."""
     node = mas._require_node()
     if mas._seen != mas._tree._writes:  # written meanwhile: from the start of the range
+        if _lost_nodes(mas):
+            mas._status = UNDERFLOW
+            return None
         node = mas._rewalk(mas._index)
     pivots = node.pivots
     if mas._min <= min_:
@@ -194,7 +233,7 @@ def prev_slot(mas: CursorState, min_: int, empty: bool) -> Any:
                 return None
             node = prv
             pivots = node.pivots
-            mas._last = mas._max
+            mas._last = pivots[mas._offset]
             mas._index = pivots[mas._offset - 1] + 1 if mas._offset else mas._min
         entry = node.slots[mas._offset]
         if entry is not None or empty:

@@ -35,12 +35,15 @@ from .constants import (
     MT_FLAGS_USER_MASK,
     ULONG_MAX,
 )
-from .core import TreeCore
+from .core import TreeCore, TreeLock
 from .dump import dump_tree
 from .dup import CopyEntry, dup_into, fork_into
 from .entries import ZERO_ENTRY, InternalEntry
 from .errors import InvalidArgumentError, InvalidTypeError
 from .node import Node, kill_subtree, node_min
+from .rcu import load as rcu_load
+from .rcu import ranges as rcu_ranges
+from .rcu import ranges_rev as rcu_ranges_rev
 from .render import DEFAULT_MAX_NODES_PER_LEVEL, render_svg
 from .state import MaState
 from .stats import TreeStats, tree_stats
@@ -109,28 +112,49 @@ class MapleTree(TreeCore):
         return self._alloc
 
     @property
+    def lock(self) -> TreeLock:
+        """The tree's lock (``mtree_lock``): every normal-API write takes it
+        (unless the tree was made with ``MT_FLAGS_LOCK_EXTERN``); writes
+        through a :class:`~maple_tree.state.MaState` are made under
+        ``with tree.lock:``, as in the kernel.  Unlike the kernel's, it is
+        reentrant: a normal-API write inside ``with tree.lock:`` runs.  See
+        docs/concurrency.md.
+
+        >>> t = MapleTree(); m = MaState(t, 5)
+        >>> with t.lock:
+        ...     m.store("x")
+        >>> t.load(5)
+        'x'
+        """
+        return self._lock
+
+    @property
     def in_rcu(self) -> bool:
         """``mt_in_rcu``: ``MT_FLAGS_USE_RCU`` is set.  O(1)."""
         return bool(self._flags & MT_FLAGS_USE_RCU)
 
     def set_in_rcu(self) -> None:
-        """``mt_set_in_rcu``: set ``MT_FLAGS_USE_RCU``.  In-leaf stores then
-        give the leaf new lists instead of rewriting its own, so a reader
-        holding the old ones keeps a consistent snapshot.  Shapes never depend
-        on the flag.  O(1).
+        """``mt_set_in_rcu``: RCU mode.  Writers then never change a node a
+        reader may be in (they publish new nodes and mark the old ones
+        dead), so ``load``, ``find``, iteration and every ``MaState`` read
+        may run in other threads without the lock while one writer works.
+        Shapes never depend on the flag.  Takes the lock.  O(1).
 
         >>> t = MapleTree(); t.set_in_rcu(); t.in_rcu
         True
         """
-        self._flags |= MT_FLAGS_USE_RCU
+        with self._wlock:
+            self._flags |= MT_FLAGS_USE_RCU
 
     def clear_in_rcu(self) -> None:
-        """``mt_clear_in_rcu``: clear ``MT_FLAGS_USE_RCU``.  O(1).
+        """``mt_clear_in_rcu``: leave RCU mode (writers may change nodes in
+        place again).  Takes the lock.  O(1).
 
         >>> t = MapleTree(MT_FLAGS_USE_RCU); t.clear_in_rcu(); t.in_rcu
         False
         """
-        self._flags &= ~MT_FLAGS_USE_RCU
+        with self._wlock:
+            self._flags &= ~MT_FLAGS_USE_RCU
 
     @property
     def empty(self) -> bool:
@@ -152,6 +176,9 @@ class MapleTree(TreeCore):
         """
         if index.__class__ is not int or index < 0 or index > ULONG_MAX:
             index = check_key(index, "index")
+        if self._flags & MT_FLAGS_USE_RCU:
+            entry = rcu_load(self, index)
+            return None if entry is ZERO_ENTRY else entry
         root = self._root
         if isinstance(root, Node):
             leaf = leaf_of(root, index)
@@ -215,6 +242,8 @@ class MapleTree(TreeCore):
             index, max = check_key(index, "index"), check_key(max, "max")
         if index > max:
             return None
+        if self._flags & MT_FLAGS_USE_RCU:
+            return next(rcu_ranges(self, index, max, ZERO_ENTRY), None)
         root = self._root
         if not isinstance(root, Node):
             if root is not None and index == 0 and root.entry is not ZERO_ENTRY:
@@ -323,7 +352,14 @@ class MapleTree(TreeCore):
     def _ranges(self, index: int, stop: int, hidden: Any) -> Iterator[Range]:
         """The ranges that hold neither None nor ``hidden``, from the one
         holding ``index`` while they start at or before ``stop``, walking
-        again after a write between steps."""
+        again after a write between steps (in RCU mode, also after a write
+        made meanwhile by another thread: :func:`maple_tree.rcu.ranges`)."""
+        if self._flags & MT_FLAGS_USE_RCU:
+            return rcu_ranges(self, index, stop, hidden)
+        return self._ranges_walk(index, stop, hidden)
+
+    def _ranges_walk(self, index: int, stop: int, hidden: Any) -> Iterator[Range]:
+        """:meth:`_ranges` outside RCU mode."""
         resume: int | None = index
         while resume is not None:  # one pass per write seen between steps
             resume = yield from self._ranges_until_write(resume, stop, hidden)
@@ -368,6 +404,12 @@ class MapleTree(TreeCore):
         >>> list(reversed(t))
         [(30, 39, 'b'), (10, 19, 'a')]
         """
+        if self._flags & MT_FLAGS_USE_RCU:
+            return rcu_ranges_rev(self, ULONG_MAX, ZERO_ENTRY)
+        return self._reversed_walk()
+
+    def _reversed_walk(self) -> Iterator[Range]:
+        """:meth:`__reversed__` outside RCU mode."""
         resume: int | None = ULONG_MAX
         while resume is not None:
             resume = yield from self._ranges_rev_until_write(resume)
@@ -483,7 +525,8 @@ class MapleTree(TreeCore):
                 and 0 <= first <= last <= ULONG_MAX) or entry.__class__ is InternalEntry:
             first, last = check_range(first, last)
             entry = check_entry(entry)
-        store(self, first, last, entry)
+        with self._wlock:
+            store(self, first, last, entry)
 
     def store(self, index: Key, entry: Any) -> None:
         """``mtree_store``: :meth:`store_range` of the single key ``index``.
@@ -493,7 +536,9 @@ class MapleTree(TreeCore):
         'x'
         """
         index = check_key(index, "index")
-        store(self, index, index, check_entry(entry))
+        entry = check_entry(entry)
+        with self._wlock:
+            store(self, index, index, entry)
 
     def insert_range(self, first: Key, last: Key, entry: Any) -> None:
         """``mtree_insert_range``: store only if every key of ``[first, last]``
@@ -507,7 +552,9 @@ class MapleTree(TreeCore):
         maple_tree.errors.EntryExistsError: [9, 12] is occupied
         """
         first, last = check_range(first, last)
-        store(self, first, last, check_entry(entry), insert=True)
+        entry = check_entry(entry)
+        with self._wlock:
+            store(self, first, last, entry, insert=True)
 
     def insert(self, index: Key, entry: Any) -> None:
         """``mtree_insert``: :meth:`insert_range` of the single key ``index``.
@@ -517,7 +564,9 @@ class MapleTree(TreeCore):
         'x'
         """
         index = check_key(index, "index")
-        store(self, index, index, check_entry(entry), insert=True)
+        entry = check_entry(entry)
+        with self._wlock:
+            store(self, index, index, entry, insert=True)
 
     def erase(self, index: Key) -> Any:
         """``mtree_erase``: remove the whole range holding ``index`` and return
@@ -527,6 +576,11 @@ class MapleTree(TreeCore):
         ('x', None)
         """
         index = check_key(index, "index")
+        with self._wlock:
+            return self._erase(index)
+
+    def _erase(self, index: int) -> Any:
+        """:meth:`erase` once the lock is held."""
         root = self._root
         if not isinstance(root, Node):
             if root is None or index:
@@ -548,13 +602,15 @@ class MapleTree(TreeCore):
         >>> t = MapleTree(); t.store(1, "x"); t.destroy(); t.empty
         True
         """
-        root = self._root
-        self._root = None
-        self._height = 0
-        self._entries = 0
-        self._writes += 1
-        if isinstance(root, Node):
-            self._nodes_freed += kill_subtree(root)
+        with self._wlock:
+            root = self._root
+            self._writes += 1
+            self._root = None
+            self._height = 0
+            self._entries = 0
+            if isinstance(root, Node):
+                self._nodes_freed += kill_subtree(root)
+            self._writes += 1
 
     def dup(self) -> MapleTree:
         """``mtree_dup``: a node-for-node copy (same shape, same entry objects),
@@ -565,7 +621,8 @@ class MapleTree(TreeCore):
         ('x', 'y')
         """
         new = MapleTree(self._flags)
-        dup_into(self, new)
+        with self._wlock:  # the source holds still while it is copied
+            dup_into(self, new)
         return new
 
     def fork(self, copy: CopyEntry) -> MapleTree:
@@ -586,7 +643,8 @@ class MapleTree(TreeCore):
         """
         new = MapleTree(self._flags)
         try:
-            fork_into(self, new, copy)
+            with self._wlock:  # the source holds still while it is copied
+                fork_into(self, new, copy)
         except BaseException:
             new.destroy()
             raise
@@ -635,7 +693,8 @@ class MapleTree(TreeCore):
         >>> t.alloc_range(10, "b")
         100
         """
-        return alloc_range(self, size, entry, min, max, rev=False)
+        with self._wlock:
+            return alloc_range(self, size, entry, min, max, rev=False)
 
     def alloc_rrange(self, size: Key, entry: Any, min: Key = 0, max: Key = ULONG_MAX) -> int:
         """``mtree_alloc_rrange``: like :meth:`alloc_range`, highest fit.  O(log n).
@@ -643,7 +702,8 @@ class MapleTree(TreeCore):
         >>> t = MapleTree(MT_FLAGS_ALLOC_RANGE); t.alloc_rrange(16, "top", 0, 4095)
         4080
         """
-        return alloc_range(self, size, entry, min, max, rev=True)
+        with self._wlock:
+            return alloc_range(self, size, entry, min, max, rev=True)
 
     def alloc_cyclic(self, entry: Any, lo: Key, hi: Key, next: Key) -> tuple[int, int, bool]:
         """``mtree_alloc_cyclic``: store ``entry`` at the first free key of
@@ -660,7 +720,8 @@ class MapleTree(TreeCore):
         >>> t.alloc_cyclic("a", 1, 3, 0), t.alloc_cyclic("b", 1, 3, 2)
         ((1, 2, False), (2, 3, False))
         """
-        return alloc_cyclic(self, entry, lo, hi, next)
+        with self._wlock:
+            return alloc_cyclic(self, entry, lo, hi, next)
 
     # -- inspection ---------------------------------------------------------------------------
     def validate(self, exempt_rightmost: Flag = False) -> None:

@@ -38,7 +38,8 @@ from .core import TreeCore
 from .entries import ZERO_ENTRY, InternalEntry
 from .errors import EntryExistsError
 from .gaps import update_gap
-from .node import Node, RootEntry, kill_subtree, leaf_entries, node_min
+from .node import Node, RootEntry, kill_node, kill_subtree, leaf_entries, node_min
+from .rcu import notify
 from .rebalance import rebalance, spanning_rebalance
 from .split import split_store
 from .walk import Pos, leaf_of, next_node
@@ -242,6 +243,17 @@ class LeafWrite(WriteResult):
         return (leaf.pivots[:off] + piv + leaf.pivots[offset_end + 1:],
                 leaf.slots[:off] + sl + leaf.slots[offset_end + 1:])
 
+    def slot_store(self, entry: Any) -> None:
+        """``mas_wr_slot_store`` in RCU mode: a write over two slots that keeps
+        the leaf's slot count.  The entry is stored before the pivot moves
+        (two single-reference stores), so a reader without the lock sees, key
+        by key, the old entry or the new one."""
+        leaf = self.leaf
+        off = self.offset
+        piv, sl = self.window(entry, self.offset_end)
+        leaf.slots[off:off + 2] = sl
+        leaf.pivots[off:off + 2] = piv
+
     def write_in_place(self, entry: Any, offset_end: int) -> None:
         """Apply the write to the leaf's own lists (``mas_wr_slot_store`` /
         ``mas_wr_append``, and ``mas_wr_node_store`` outside RCU mode, which
@@ -333,11 +345,10 @@ def _leaf_entries_delta(wr: LeafWrite, entry: Any) -> int:
 
 
 def _new_root(tree: TreeCore, entry: Any) -> None:
-    """``mas_new_root``: the whole range holds ``entry`` (or nothing)."""
+    """``mas_new_root``: the whole range holds ``entry`` (or nothing): the
+    new root is published first, then the old nodes die."""
     tree._entries = _visible(entry)
     old = tree._root
-    if isinstance(old, Node):
-        tree._nodes_freed += kill_subtree(old)
     if entry is None:
         tree._root = None
         tree._height = 0
@@ -345,6 +356,13 @@ def _new_root(tree: TreeCore, entry: Any) -> None:
         tree._root = Node(LEAF_64, [ULONG_MAX], [entry])
         tree._height = 1
         tree._nodes_made += 1
+    rcu = tree._flags & MT_FLAGS_USE_RCU
+    if rcu:
+        notify("publish", "new_root")
+    if isinstance(old, Node):
+        tree._nodes_freed += kill_subtree(old)
+        if rcu:
+            notify("dead", "new_root")
 
 
 def _store_root(tree: TreeCore, index: int, last: int, entry: Any, insert: bool,
@@ -360,10 +378,12 @@ def _store_root(tree: TreeCore, index: int, last: int, entry: Any, insert: bool,
         if index == 0:
             tree._root = None
             tree._entries = 0
+            _published(tree, "root_expand")
         return WriteResult(SETTLE_KEEP, found, index, last)
     if last == 0 and index == 0 and entry.__class__ is not InternalEntry:
         tree._root = RootEntry(entry)
         tree._entries = _visible(entry)
+        _published(tree, "root_expand")
         return WriteResult(SETTLE_START, found, index, last)
     pivots: list[int] = []
     slots: list[Any] = []
@@ -385,7 +405,14 @@ def _store_root(tree: TreeCore, index: int, last: int, entry: Any, insert: bool,
     tree._height = 1
     tree._nodes_made += 1
     tree._entries = leaf_entries(leaf)
+    _published(tree, "root_expand")
     return WriteResult(SETTLE_EXPAND, found, index, last, leaf, 0, ULONG_MAX, offset)
+
+
+def _published(tree: TreeCore, path: str) -> None:
+    """In RCU mode, tell the test hook that ``path`` published its change."""
+    if tree._flags & MT_FLAGS_USE_RCU:
+        notify("publish", path)
 
 
 def _spanning_store(tree: TreeCore, span: Pos, entry: Any) -> WriteResult:
@@ -413,7 +440,7 @@ def _spanning_store(tree: TreeCore, span: Pos, entry: Any) -> WriteResult:
         copy_in(bn, rpos, r.offset, r.leaf.end)
     lpos = l.pos()
     lpos.index = lpos.last = l.index
-    spanning_rebalance(tree, bn, lpos, rpos, height + 1)
+    spanning_rebalance(tree, bn, lpos, rpos, height + 1, "spanning_store")
     return WriteResult(SETTLE_WALK, None, l.index, l.last)
 
 
@@ -429,11 +456,14 @@ def store(tree: TreeCore, index: int, last: int, entry: Any, insert: bool = Fals
     into a direct-root tree reports.  O(log n) plus O(height) rebuilt nodes
     for a split or rebalance.
     """
-    tree._writes += 1
-    root = tree._root
-    if not isinstance(root, Node):
-        return _store_root(tree, index, last, entry, insert, root_content)
-    return _store_from_leaf(tree, leaf_of(root, index), index, last, entry, insert)
+    tree._writes += 1  # odd while the write runs (a seqcount), even again after
+    try:
+        root = tree._root
+        if not isinstance(root, Node):
+            return _store_root(tree, index, last, entry, insert, root_content)
+        return _store_from_leaf(tree, leaf_of(root, index), index, last, entry, insert)
+    finally:
+        tree._writes += 1
 
 
 def _store_from_leaf(tree: TreeCore, leaf: Node, index: int, last: int, entry: Any,
@@ -463,7 +493,10 @@ def erase_slot(tree: TreeCore, leaf: Node, offset: int) -> None:
     pivots = leaf.pivots
     index = pivots[offset - 1] + 1 if offset else node_min(leaf)
     tree._writes += 1
-    _store_from_leaf(tree, leaf, index, pivots[offset], None, False)
+    try:
+        _store_from_leaf(tree, leaf, index, pivots[offset], None, False)
+    finally:
+        tree._writes += 1
 
 
 def _leaf_store(tree: TreeCore, wr: LeafWrite, entry: Any, insert: bool) -> WriteResult:
@@ -501,18 +534,40 @@ def _leaf_store(tree: TreeCore, wr: LeafWrite, entry: Any, insert: bool) -> Writ
     # a gap changes only if a NULL range is written or cut
     gap_changed = tree._alloc and leaf.parent is not None and (
         entry is None or _has_null(leaf.slots, wr.offset, wr.offset_end))
-    if tree._flags & MT_FLAGS_USE_RCU:  # readers may hold the old lists
-        if not (new_end == leaf.end and wr.offset_end - wr.offset == 1):
-            tree._nodes_made += 1  # the kernel's node store allocates a new leaf here;
-            tree._nodes_freed += 1  # only its two-slot slot store stays in place
-        leaf.pivots, leaf.slots = wr.new_content(entry, wr.offset_end)
-        leaf.end = len(leaf.pivots) - 1
-    else:
+    if not tree._flags & MT_FLAGS_USE_RCU:
         wr.write_in_place(entry, wr.offset_end)
+    elif new_end == leaf.end and wr.offset_end - wr.offset == 1:
+        wr.slot_store(entry)  # the one in-leaf store RCU mode makes in place
+        notify("publish", "slot_store")
+    else:
+        leaf = _node_store(tree, wr, entry)
     wr.offset = wr.entry_offset
     if gap_changed:
         update_gap(leaf, wr.min)
     return wr
+
+
+def _node_store(tree: TreeCore, wr: LeafWrite, entry: Any) -> Node:
+    """``mas_wr_node_store`` in RCU mode: build the leaf's new content in a new
+    node, publish it in the parent's slot (or as the root), then mark the old
+    leaf dead.  Returns the new leaf (the write's node from now on)."""
+    old = wr.leaf
+    piv, sl = wr.new_content(entry, wr.offset_end)
+    new = Node(LEAF_64, piv, sl)
+    parent = old.parent
+    new.parent = parent
+    new.parent_slot = old.parent_slot
+    if parent is None:
+        tree._root = new
+    else:
+        parent.slots[old.parent_slot] = new
+    notify("publish", "node_store")
+    kill_node(old)
+    notify("dead", "node_store")
+    tree._nodes_made += 1
+    tree._nodes_freed += 1
+    wr.leaf = wr.node = new
+    return new
 
 
 def store_exact(tree: TreeCore, leaf: Node, offset: int, leaf_min: int, entry: Any) -> Any:
@@ -524,6 +579,8 @@ def store_exact(tree: TreeCore, leaf: Node, offset: int, leaf_min: int, entry: A
     slots = leaf.slots
     content = slots[offset]
     slots[offset] = entry
+    if tree._flags & MT_FLAGS_USE_RCU:
+        notify("publish", "exact_fit")
     tree._entries += _visible(entry) - _visible(content)
     if tree._alloc and (entry is None) != (content is None):
         update_gap(leaf, leaf_min)
