@@ -545,12 +545,19 @@ def sc_rebalance_collapse(flags: int) -> Built:
     return _store(t, a, b, NEW)
 
 
-def sc_rebalance_erase(flags: int) -> Built:
-    """Erase a range between two NULL gaps in a non-root leaf of 7 slots."""
+def _lone_range_in_a_short_leaf(flags: int) -> tuple[MapleTree, int, int]:
+    """A tree and a data range between two NULL gaps in a non-root leaf of
+    7 slots: erasing it rebalances."""
     t = _base(flags)
     leaf, s = _find(t, lambda li, lf: len(lf["pivots"]) <= 8,
                     lambda lf, s: s >= 1 and _data(lf, s) and _null(lf, s - 1) and _null(lf, s + 1))
     a, b = slot_range(leaf, s)
+    return t, a, b
+
+
+def sc_rebalance_erase(flags: int) -> Built:
+    """Erase a range between two NULL gaps in a non-root leaf of 7 slots."""
+    t, a, b = _lone_range_in_a_short_leaf(flags)
     return t, (lambda: t.erase(a)), (a, b)
 
 
@@ -565,10 +572,7 @@ def sc_rebalance_store(flags: int) -> Built:
 
 
 def sc_rebalance_mas_erase(flags: int) -> Built:
-    t = _base(flags)
-    leaf, s = _find(t, lambda li, lf: len(lf["pivots"]) <= 8,
-                    lambda lf, s: s >= 1 and _data(lf, s) and _null(lf, s - 1) and _null(lf, s + 1))
-    a, b = slot_range(leaf, s)
+    t, a, b = _lone_range_in_a_short_leaf(flags)
 
     def write() -> None:
         with t.lock:
