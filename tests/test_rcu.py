@@ -1188,17 +1188,25 @@ def _stress(flags: int, **run: Any) -> tuple[Stress, dict[str, Any]]:
     return s, s.run(**run)
 
 
+#: the write paths every RCU stress run must have made
+STRESS_PATHS = {"exact_fit", "slot_store", "node_store", "split", "rebalance", "spanning_store"}
+
+
+def _check_rcu_stress(s: Any, res: dict[str, Any]) -> None:
+    """No wrong read, no reader exception, every path made, a valid tree."""
+    assert res["wrong"] == 0, "\n".join(s.errors)
+    assert STRESS_PATHS <= set(res["paths"]), res["paths"]
+    s.check_final()
+
+
 @pytest.mark.parametrize("flags", FLAGS, ids=FLAG_IDS)
 def test_stress_rcu(flags):
     """4 readers + 1 writer for ~2 s on an RCU tree: no wrong read, no
     reader exception; several write paths happened; the tree validates."""
     s, res = _stress(flags | MT_FLAGS_USE_RCU, seconds=2.0)
     _print_stress(f"rcu flags={flags:#x}", res)
-    assert res["wrong"] == 0, "\n".join(s.errors)
     assert res["reads"] > 1000 and res["writes"] > 100, res
-    assert {"exact_fit", "slot_store", "node_store", "split", "rebalance",
-            "spanning_store"} <= set(res["paths"]), res["paths"]
-    s.check_final()
+    _check_rcu_stress(s, res)
 
 
 @pytest.mark.slow
@@ -1208,10 +1216,7 @@ def test_stress_rcu_slow(flags):
     s, res = _stress(flags | MT_FLAGS_USE_RCU, min_reads=10**6, max_seconds=600)
     _print_stress(f"rcu slow flags={flags:#x}", res)
     assert res["reads"] >= 10**6, res
-    assert res["wrong"] == 0, "\n".join(s.errors)
-    assert {"exact_fit", "slot_store", "node_store", "split", "rebalance",
-            "spanning_store"} <= set(res["paths"]), res["paths"]
-    s.check_final()
+    _check_rcu_stress(s, res)
 
 
 @pytest.mark.slow

@@ -176,7 +176,7 @@ class CursorState:
         tree = self._tree
         if tree._flags & MT_FLAGS_USE_RCU:  # bounds from a descent, not parent links
             found = leaf_at(tree, index)
-            if found is None:  # the tree lost its nodes since _start
+            if not isinstance(found, tuple):  # the tree lost its nodes since _start
                 self._status = START
                 return self._state_walk()
             leaf, mn, _mx = found

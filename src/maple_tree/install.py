@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .constants import LEAF_64, MT_FLAGS_USE_RCU
+from .constants import LEAF_64
 from .core import TreeCore
 from .gaps import update_gap
 from .node import Node, kill_subtree
-from .rcu import notify
+from .rcu import notify_rcu
 
 __all__ = ["adopt_children", "replace_subtree"]
 
@@ -57,9 +57,7 @@ def replace_subtree(tree: TreeCore, old: Node | None, new: Node, new_height: int
         new.parent = parent
         new.parent_slot = old.parent_slot
         parent.slots[old.parent_slot] = new
-    rcu = tree._flags & MT_FLAGS_USE_RCU
-    if rcu:
-        notify("publish", path)
+    notify_rcu(tree, "publish", path)
     made = 0
     for node in new_nodes:
         made += 1
@@ -68,7 +66,6 @@ def replace_subtree(tree: TreeCore, old: Node | None, new: Node, new_height: int
     tree._nodes_made += made
     if replaced is not None:
         tree._nodes_freed += kill_subtree(replaced)  # after adoption: reused children survive
-        if rcu:
-            notify("dead", path)
+        notify_rcu(tree, "dead", path)
     if tree._alloc and new.type != LEAF_64:
         update_gap(new, min_)

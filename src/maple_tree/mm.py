@@ -42,7 +42,7 @@ depends on flags, file, offset and name only), resource limits other than
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from importlib import resources
 from typing import Final
 
@@ -115,7 +115,6 @@ EXAMPLE_MAPS: Final = "python.maps"
 #: where a small program's heap starts without ASLR (just past its bss)
 DEFAULT_START_BRK: Final = 0x555555559000
 _RLIMIT_STACK: Final = 8 << 20
-_MAPS_CHUNK: Final = 1 << 16
 _EACCES: Final = 13
 _EPERM: Final = 1
 
@@ -153,14 +152,6 @@ def _int_arg(name: str, value: object) -> int:
     return value
 
 
-def _einval(message: str) -> InvalidArgumentError:
-    return InvalidArgumentError(message)
-
-
-def _enomem(message: str) -> OutOfMemoryError:
-    return OutOfMemoryError(message)
-
-
 class AddressSpace:
     """A process's address space: VMAs on an allocation maple tree.
 
@@ -184,7 +175,7 @@ class AddressSpace:
                  max_map_count: int = MAX_MAP_COUNT) -> None:
         task_size = _int_arg("task_size", task_size)
         if not PAGE_SIZE < task_size < 1 << 64 or task_size % PAGE_SIZE:
-            raise _einval(f"task_size must be a page multiple in (4096, 2**64), got {task_size:#x}")
+            raise InvalidArgumentError(f"task_size must be a page multiple in (4096, 2**64), got {task_size:#x}")
         base = default_mmap_base(task_size) if mmap_base is None else \
             _int_arg("mmap_base", mmap_base)
         if start_brk is None:
@@ -192,7 +183,7 @@ class AddressSpace:
                 _page_floor(task_size // 4)
         for name, value in (("mmap_base", base), ("start_brk", start_brk)):
             if _int_arg(name, value) % PAGE_SIZE or value > task_size:
-                raise _einval(f"{name} must be page-aligned and at most task_size, got {value:#x}")
+                raise InvalidArgumentError(f"{name} must be page-aligned and at most task_size, got {value:#x}")
         self.tree = MapleTree(MM_MT_FLAGS)
         self.task_size = task_size
         self.mmap_base = base
@@ -362,9 +353,9 @@ class AddressSpace:
         hint = 0 if addr is None else addr if fixed else self._round_hint(addr)
         length = page_align(length)
         if length >= 1 << 64:
-            raise _enomem(f"length {length:#x} is too long")
+            raise OutOfMemoryError(f"length {length:#x} is too long")
         if self._map_count > self.max_map_count:
-            raise _enomem(f"{self._map_count} VMAs: more than max_map_count")
+            raise OutOfMemoryError(f"{self._map_count} VMAs: more than max_map_count")
         vm_flags = self._mmap_vm_flags(flags, file)
         start = self.get_unmapped_area(length, hint, fixed, vm_flags)
         if noreplace and self._first_in(start, start + length) is not None:
@@ -386,18 +377,18 @@ class AddressSpace:
         if addr is not None:
             _int_arg("addr", addr)
         if length == 0:
-            raise _einval("mmap of length 0")
+            raise InvalidArgumentError("mmap of length 0")
         if flags & ~MMAP_FLAGS:
-            raise _einval(f"flags {flags & ~MMAP_FLAGS:#x} are not mmap flags "
+            raise InvalidArgumentError(f"flags {flags & ~MMAP_FLAGS:#x} are not mmap flags "
                           f"(allowed: {MMAP_FLAGS:#x})")
         if offset % PAGE_SIZE:
-            raise _einval(f"offset {offset:#x} is not page-aligned")
+            raise InvalidArgumentError(f"offset {offset:#x} is not page-aligned")
         if fixed and addr is None:
-            raise _einval("a fixed mapping needs addr")
+            raise InvalidArgumentError("a fixed mapping needs addr")
         if file is not None and not isinstance(file, MappedFile):
-            raise _einval(f"file must be a MappedFile or None, got {file!r}")
+            raise InvalidArgumentError(f"file must be a MappedFile or None, got {file!r}")
         if name is not None and (file is not None or not isinstance(name, str) or "\n" in name):
-            raise _einval(f"name must be a one-line str, for anonymous memory; got {name!r}")
+            raise InvalidArgumentError(f"name must be a one-line str, for anonymous memory; got {name!r}")
         if file is not None and offset + length >= 1 << 64:
             raise OutOfMemoryError(f"offset + length overflows ({offset:#x} + {length:#x})",
                                    errno=75)  # EOVERFLOW
@@ -439,12 +430,12 @@ class AddressSpace:
         """
         length, addr = _int_arg("length", length), _int_arg("addr", addr)
         if length > self.task_size:
-            raise _enomem(f"length {length:#x} exceeds task_size")
+            raise OutOfMemoryError(f"length {length:#x} exceeds task_size")
         start = addr if fixed else self._topdown_area(length, addr)
         if start > self.task_size - length:
-            raise _enomem(f"[{start:#x}, {start + length:#x}) ends above task_size")
+            raise OutOfMemoryError(f"[{start:#x}, {start + length:#x}) ends above task_size")
         if start % PAGE_SIZE:
-            raise _einval(f"address {start:#x} is not page-aligned")
+            raise InvalidArgumentError(f"address {start:#x} is not page-aligned")
         if start < self.mmap_min_addr:
             raise NotPermittedError(f"address {start:#x} is below mmap_min_addr "
                                     f"({self.mmap_min_addr:#x})")
@@ -511,7 +502,7 @@ class AddressSpace:
             else:
                 mas.empty_area(low, high - 1, length)
         except MapleError:
-            raise _enomem(f"no free range of {length:#x} bytes in [{low:#x}, {high:#x})") from None
+            raise OutOfMemoryError(f"no free range of {length:#x} bytes in [{low:#x}, {high:#x})") from None
         return mas.index, mas.last
 
     def _mmap_region(self, start: int, end: int, flags: int, pgoff: int,
@@ -631,7 +622,7 @@ class AddressSpace:
         if first is None:
             return
         if addr > first.start and end < first.end and self._map_count >= self.max_map_count:
-            raise _enomem(f"splitting {first!r} would pass max_map_count")
+            raise OutOfMemoryError(f"splitting {first!r} would pass max_map_count")
         self._check_cuts(addr, end)
         self._unmap(addr, end)
 
@@ -645,13 +636,13 @@ class AddressSpace:
     def _munmap_end(self, addr: int, length: int) -> int:
         """``do_vmi_munmap``'s checks; the end of the range to unmap."""
         if addr % PAGE_SIZE:
-            raise _einval(f"address {addr:#x} is not page-aligned")
+            raise InvalidArgumentError(f"address {addr:#x} is not page-aligned")
         if addr > self.task_size or length > self.task_size - addr:
-            raise _einval(f"[{addr:#x}, +{length:#x}) is not in user memory "
+            raise InvalidArgumentError(f"[{addr:#x}, +{length:#x}) is not in user memory "
                           f"(task_size {self.task_size:#x})")
         end = addr + page_align(length)
         if end == addr:
-            raise _einval("munmap of length 0")
+            raise InvalidArgumentError("munmap of length 0")
         return end
 
     def _check_cuts(self, start: int, end: int) -> None:
@@ -660,7 +651,7 @@ class AddressSpace:
         for cut in (start, end):
             vma = self.vma_at(cut) if cut < self.task_size else None
             if vma is not None and vma.start < cut and vma.is_special:
-                raise _einval(f"cannot split the special mapping {vma!r} at {cut:#x}")
+                raise InvalidArgumentError(f"cannot split the special mapping {vma!r} at {cut:#x}")
 
     def _gather(self, start: int, end: int) -> list[VMA]:
         """``vms_gather_munmap_vmas``: split the VMAs crossing ``start`` and
@@ -701,14 +692,14 @@ class AddressSpace:
         addr, length, prot = (_int_arg("addr", addr), _int_arg("length", length),
                               _int_arg("prot", prot))
         if prot & ~VM_ACCESS_FLAGS:
-            raise _einval(f"prot {prot:#x} has bits other than read, write and exec")
+            raise InvalidArgumentError(f"prot {prot:#x} has bits other than read, write and exec")
         if addr % PAGE_SIZE:
-            raise _einval(f"address {addr:#x} is not page-aligned")
+            raise InvalidArgumentError(f"address {addr:#x} is not page-aligned")
         if length == 0:
             return
         end = addr + page_align(length)
         if end <= addr or end > 1 << 64:
-            raise _enomem(f"[{addr:#x}, +{length:#x}) wraps around")
+            raise OutOfMemoryError(f"[{addr:#x}, +{length:#x}) wraps around")
         self._check_mprotect(addr, end, prot)
         self._apply_mprotect(addr, end, prot)
 
@@ -725,13 +716,13 @@ class AddressSpace:
             cuts = (vma.start < start) + (vma.end > end)
             if newflags != vma.flags and cuts:
                 if vma.is_special:
-                    raise _einval(f"cannot split the special mapping {vma!r}")
+                    raise InvalidArgumentError(f"cannot split the special mapping {vma!r}")
                 splits += cuts
             covered = vma.end
         if covered < end:
-            raise _enomem(f"[{covered:#x}, {min(end, self.task_size):#x}) is not mapped")
+            raise OutOfMemoryError(f"[{covered:#x}, {min(end, self.task_size):#x}) is not mapped")
         if splits and self._map_count + splits > self.max_map_count:
-            raise _enomem("the splits would pass max_map_count")
+            raise OutOfMemoryError("the splits would pass max_map_count")
 
     def _apply_mprotect(self, start: int, end: int, prot: int) -> None:
         """``do_mprotect_pkey``'s walk: ``mprotect_fixup`` on each VMA in turn."""
@@ -931,7 +922,7 @@ class AddressSpace:
                 self._gate.append(vma)
                 continue
             if ln.end > self.task_size:
-                raise _einval(f"maps line {ln.number}: {ln.start:#x}-{ln.end:#x} crosses "
+                raise InvalidArgumentError(f"maps line {ln.number}: {ln.start:#x}-{ln.end:#x} crosses "
                               f"task_size {self.task_size:#x}")
             self._store(vma)
             self._map_count += 1
@@ -1023,6 +1014,3 @@ def _perms(prot: int) -> str:
 def _page_floor(addr: int) -> int:
     return addr & -PAGE_SIZE
 
-
-#: how :meth:`AddressSpace.kind_of` names VMAs, for callers that colour them
-KindOf = Callable[[VMA], str]

@@ -39,12 +39,12 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .constants import LEAF_64, MT_FLAGS_LOCK_EXTERN, ULONG_MAX
+from .constants import LEAF_64, MT_FLAGS_LOCK_EXTERN, MT_FLAGS_USE_RCU, ULONG_MAX
 from .core import TreeCore
 from .errors import StateError
-from .node import Node
+from .node import Node, RootEntry
 
-__all__ = ["set_hook", "notify", "set_lock_debug", "check_write_lock", "leaf_at", "load",
+__all__ = ["set_hook", "notify", "notify_rcu", "set_lock_debug", "check_write_lock", "leaf_at", "load",
            "ranges", "ranges_rev", "Hook", "PATHS"]
 
 #: ``hook(event, path)``: ``event`` is ``"publish"`` or ``"dead"``
@@ -78,6 +78,13 @@ def notify(event: str, path: str) -> None:
     hook = _hook
     if hook is not None:
         hook(event, path)
+
+
+def notify_rcu(tree: TreeCore, event: str, path: str) -> None:
+    """:func:`notify`, when ``tree`` is in RCU mode (the hook hears of RCU
+    writes only)."""
+    if tree._flags & MT_FLAGS_USE_RCU:
+        notify(event, path)
 
 
 def set_lock_debug(on: bool) -> bool:
@@ -114,11 +121,12 @@ def check_write_lock(tree: TreeCore) -> None:
 # -- reading without the lock ----------------------------------------------------------------
 
 
-def leaf_at(tree: TreeCore, index: int) -> tuple[Node, int, int] | None:
+def leaf_at(tree: TreeCore, index: int) -> tuple[Node, int, int] | RootEntry | None:
     """The leaf holding ``index`` and its bounds ``(leaf, min, max)``, found by
     a descent from the root that walks again whenever a node it read is dead;
-    None when the tree has no node (empty, or a direct root).  The caller
-    reads the leaf, then checks ``leaf.dead`` and starts again if it is set.
+    when the tree had no node as the descent began, its root as read then
+    (None: empty; or the direct root's :class:`RootEntry`).  The caller reads
+    the leaf, then checks ``leaf.dead`` and starts again if it is set.
     O(height) per attempt.
 
     >>> from maple_tree import MapleTree
@@ -129,7 +137,7 @@ def leaf_at(tree: TreeCore, index: int) -> tuple[Node, int, int] | None:
     while True:
         node = tree._root
         if not isinstance(node, Node):
-            return None
+            return node
         lo, hi = 0, ULONG_MAX
         while node.type != LEAF_64:
             pivots = node.pivots
@@ -152,25 +160,19 @@ def load(tree: TreeCore, index: int) -> Any:
     instant during the call (``ZERO_ENTRY`` as stored).  O(height)."""
     while True:
         found = leaf_at(tree, index)
-        if found is None:
-            root = tree._root
-            if isinstance(root, Node):
-                continue  # the tree grew a node meanwhile
-            return None if root is None or index else root.entry
+        if not isinstance(found, tuple):
+            return None if found is None or index else found.entry
         leaf = found[0]
         entry = leaf.slots[bisect_left(leaf.pivots, index)]
         if not leaf.dead:
             return entry
 
 
-def _nodeless(tree: TreeCore, hidden: Any, reaches_0: bool) -> list[tuple[int, int, Any]] | None:
-    """What an iteration yields from a tree that :func:`leaf_at` found without
-    a node: the direct root's entry (when the iteration reaches key 0 and it is
-    not ``hidden``) or nothing; None if the tree has grown a node meanwhile
-    (walk again)."""
-    root = tree._root
-    if isinstance(root, Node):
-        return None
+def _root_ranges(root: RootEntry | None, hidden: Any,
+                 reaches_0: bool) -> list[tuple[int, int, Any]]:
+    """What an iteration yields from a tree without nodes whose root is
+    ``root``: the direct root's entry, when the iteration reaches key 0 and
+    the entry is not ``hidden``, or nothing."""
     if reaches_0 and root is not None and root.entry is not hidden:
         return [(0, 0, root.entry)]
     return []
@@ -187,11 +189,8 @@ def ranges(tree: TreeCore, index: int, stop: int,
     key = index
     while True:
         found = leaf_at(tree, key)
-        if found is None:
-            rest = _nodeless(tree, hidden, key == 0)
-            if rest is None:
-                continue
-            yield from rest
+        if not isinstance(found, tuple):
+            yield from _root_ranges(found, hidden, key == 0)
             return
         leaf, lo, hi = found
         pivots, slots = leaf.pivots, leaf.slots
@@ -225,11 +224,8 @@ def ranges_rev(tree: TreeCore, index: int, hidden: Any) -> Iterator[tuple[int, i
     key = index
     while True:
         found = leaf_at(tree, key)
-        if found is None:
-            rest = _nodeless(tree, hidden, True)
-            if rest is None:
-                continue
-            yield from rest
+        if not isinstance(found, tuple):
+            yield from _root_ranges(found, hidden, True)
             return
         leaf, lo, _hi = found
         pivots, slots = leaf.pivots, leaf.slots

@@ -210,7 +210,7 @@ def destroy_rebalance(tree: TreeCore, leaf: Node) -> bool:
 
     Outside RCU mode both leaves keep their node objects and get new lists
     (the kernel rewrites them in place); in RCU mode two new leaves and a new
-    parent replace them (:func:`_destroy_rebalance_rcu`).
+    parent replace them (:func:`_publish_pair`).
     """
     parent = leaf.parent
     slot = leaf.parent_slot
@@ -220,16 +220,16 @@ def destroy_rebalance(tree: TreeCore, leaf: Node) -> bool:
     split = MT_SLOTS[LEAF_64] // 2
     if left.slots[split] is None:
         split += 1
+    left_piv, left_sl = left.pivots[:split + 1], left.slots[:split + 1]
+    leaf_piv = left.pivots[split + 1:] + leaf.pivots
+    leaf_sl = left.slots[split + 1:] + leaf.slots
     if tree._flags & MT_FLAGS_USE_RCU:
-        _destroy_rebalance_rcu(tree, parent, slot, split)
-        return True
-    leaf.pivots = left.pivots[split + 1:] + leaf.pivots
-    leaf.slots = left.slots[split + 1:] + leaf.slots
-    leaf.end = len(leaf.pivots) - 1
-    left.pivots = left.pivots[:split + 1]
-    left.slots = left.slots[:split + 1]
-    left.end = split
-    parent.pivots[slot - 1] = left.pivots[-1]
+        left, leaf = _publish_pair(tree, parent, slot, Node(LEAF_64, left_piv, left_sl),
+                                   Node(LEAF_64, leaf_piv, leaf_sl))
+    else:
+        leaf.pivots, leaf.slots, leaf.end = leaf_piv, leaf_sl, len(leaf_piv) - 1
+        left.pivots, left.slots, left.end = left_piv, left_sl, split
+        parent.pivots[slot - 1] = left_piv[-1]
     if tree._alloc:
         left_min = node_min(left)
         update_gap(left, left_min)
@@ -237,25 +237,18 @@ def destroy_rebalance(tree: TreeCore, leaf: Node) -> bool:
     return True
 
 
-def _destroy_rebalance_rcu(tree: TreeCore, parent: Node, slot: int, split: int) -> None:
-    """:func:`destroy_rebalance` in RCU mode: the leaves ``slot - 1`` and
-    ``slot`` of ``parent`` and ``parent`` itself are rebuilt as new nodes, the
-    new parent is published in one assignment, then the old three die."""
-    left: Node = parent.slots[slot - 1]
-    leaf: Node = parent.slots[slot]
-    new_left = Node(LEAF_64, left.pivots[:split + 1], left.slots[:split + 1])
-    new_leaf = Node(LEAF_64, left.pivots[split + 1:] + leaf.pivots,
-                    left.slots[split + 1:] + leaf.slots)
+def _publish_pair(tree: TreeCore, parent: Node, slot: int, new_left: Node,
+                  new_leaf: Node) -> tuple[Node, Node]:
+    """:func:`destroy_rebalance` in RCU mode: ``new_left`` and ``new_leaf``
+    take the place of children ``slot - 1`` and ``slot`` of ``parent`` in a
+    new parent, which is published in one assignment before the old three
+    die.  Returns the two new leaves."""
     pivots = parent.pivots.copy()
     pivots[slot - 1] = new_left.pivots[-1]
     slots = parent.slots.copy()
     slots[slot - 1:slot + 1] = [new_left, new_leaf]
     gaps = None if parent.gaps is None else parent.gaps.copy()
     new_parent = Node(parent.type, pivots, slots, gaps)
-    parent_min = node_min(parent)
-    replace_subtree(tree, parent, new_parent, tree._height, parent_min,
+    replace_subtree(tree, parent, new_parent, tree._height, node_min(parent),
                     [new_left, new_leaf, new_parent], "bulk_end")
-    if tree._alloc:
-        left_min = node_min(new_left)
-        update_gap(new_left, left_min)
-        update_gap(new_leaf, new_left.pivots[-1] + 1)
+    return new_left, new_leaf

@@ -34,10 +34,9 @@ the current range, backward from its start, as ``mas_rewalk_if_dead`` does.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from typing import Any
-
-from bisect import bisect_left
 
 from .constants import MT_FLAGS_USE_RCU, ULONG_MAX
 from .cursor import (
@@ -133,7 +132,7 @@ def _beside_leaf_rcu(mas: CursorState, forward: bool) -> Node | None:
     holding it with the bounds the descent found."""
     key = mas._max + 1 if forward else mas._min - 1
     found = leaf_at(mas._tree, key)
-    if found is None:  # the tree lost its nodes meanwhile
+    if not isinstance(found, tuple):  # the tree lost its nodes meanwhile
         mas._status = OVERFLOW if forward else UNDERFLOW
         return None
     leaf, mas._min, mas._max = found

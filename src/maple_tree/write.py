@@ -38,8 +38,9 @@ from .core import TreeCore
 from .entries import ZERO_ENTRY, InternalEntry
 from .errors import EntryExistsError
 from .gaps import update_gap
-from .node import Node, RootEntry, kill_node, kill_subtree, leaf_entries, node_min
-from .rcu import notify
+from .install import replace_subtree
+from .node import Node, RootEntry, kill_subtree, leaf_entries, node_min
+from .rcu import notify, notify_rcu
 from .rebalance import rebalance, spanning_rebalance
 from .split import split_store
 from .walk import Pos, leaf_of, next_node
@@ -356,13 +357,10 @@ def _new_root(tree: TreeCore, entry: Any) -> None:
         tree._root = Node(LEAF_64, [ULONG_MAX], [entry])
         tree._height = 1
         tree._nodes_made += 1
-    rcu = tree._flags & MT_FLAGS_USE_RCU
-    if rcu:
-        notify("publish", "new_root")
+    notify_rcu(tree, "publish", "new_root")
     if isinstance(old, Node):
         tree._nodes_freed += kill_subtree(old)
-        if rcu:
-            notify("dead", "new_root")
+        notify_rcu(tree, "dead", "new_root")
 
 
 def _store_root(tree: TreeCore, index: int, last: int, entry: Any, insert: bool,
@@ -378,12 +376,12 @@ def _store_root(tree: TreeCore, index: int, last: int, entry: Any, insert: bool,
         if index == 0:
             tree._root = None
             tree._entries = 0
-            _published(tree, "root_expand")
+            notify_rcu(tree, "publish", "root_expand")
         return WriteResult(SETTLE_KEEP, found, index, last)
     if last == 0 and index == 0 and entry.__class__ is not InternalEntry:
         tree._root = RootEntry(entry)
         tree._entries = _visible(entry)
-        _published(tree, "root_expand")
+        notify_rcu(tree, "publish", "root_expand")
         return WriteResult(SETTLE_START, found, index, last)
     pivots: list[int] = []
     slots: list[Any] = []
@@ -405,14 +403,9 @@ def _store_root(tree: TreeCore, index: int, last: int, entry: Any, insert: bool,
     tree._height = 1
     tree._nodes_made += 1
     tree._entries = leaf_entries(leaf)
-    _published(tree, "root_expand")
+    notify_rcu(tree, "publish", "root_expand")
     return WriteResult(SETTLE_EXPAND, found, index, last, leaf, 0, ULONG_MAX, offset)
 
-
-def _published(tree: TreeCore, path: str) -> None:
-    """In RCU mode, tell the test hook that ``path`` published its change."""
-    if tree._flags & MT_FLAGS_USE_RCU:
-        notify("publish", path)
 
 
 def _spanning_store(tree: TreeCore, span: Pos, entry: Any) -> WriteResult:
@@ -548,24 +541,12 @@ def _leaf_store(tree: TreeCore, wr: LeafWrite, entry: Any, insert: bool) -> Writ
 
 
 def _node_store(tree: TreeCore, wr: LeafWrite, entry: Any) -> Node:
-    """``mas_wr_node_store`` in RCU mode: build the leaf's new content in a new
-    node, publish it in the parent's slot (or as the root), then mark the old
-    leaf dead.  Returns the new leaf (the write's node from now on)."""
-    old = wr.leaf
+    """``mas_wr_node_store`` in RCU mode: the leaf's new content goes into a
+    new leaf, installed as a rebuild installs its top node (published, then
+    the old leaf dies).  Returns the new leaf (the write's node from now on)."""
     piv, sl = wr.new_content(entry, wr.offset_end)
     new = Node(LEAF_64, piv, sl)
-    parent = old.parent
-    new.parent = parent
-    new.parent_slot = old.parent_slot
-    if parent is None:
-        tree._root = new
-    else:
-        parent.slots[old.parent_slot] = new
-    notify("publish", "node_store")
-    kill_node(old)
-    notify("dead", "node_store")
-    tree._nodes_made += 1
-    tree._nodes_freed += 1
+    replace_subtree(tree, wr.leaf, new, tree._height, wr.min, [new], "node_store")
     wr.leaf = wr.node = new
     return new
 
