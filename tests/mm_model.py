@@ -92,12 +92,17 @@ class MmModel:
 
     def find_area(self, length: int) -> int:
         low, high = max(PAGE_SIZE, self.min_addr), self.mmap_base
-        for hs, he, nxt in reversed(self.holes()):
-            end = min(he, high)
-            if nxt is not None and nxt.flags & VM_GROWSDOWN:
-                end = min(end, self.start_gap(nxt))
-            if end - max(hs, low) >= length:
-                return end - length
+        holes = self.holes()
+        while True:
+            fits = [(min(he, high), nxt) for hs, he, nxt in holes
+                    if min(he, high) - max(hs, low) >= length]
+            if not fits:
+                break
+            end, nxt = fits[-1]              # the highest hole that fits under high
+            if nxt is not None and nxt.flags & VM_GROWSDOWN and self.start_gap(nxt) < end:
+                high = self.start_gap(nxt)   # a stack above: search again below its guard gap
+                continue
+            return end - length
         low, high = max(self.legacy_base, self.min_addr), self.task_size
         for hs, he, nxt in self.holes():
             s, e = max(hs, low), min(he, high)
