@@ -447,11 +447,18 @@ def sc_exact_fit_mas(flags: int) -> Built:
     return t, write, (a, b)
 
 
+def _range_then_gap(t: MapleTree, leaf_index: int, width: int = 1) -> tuple[Any, int]:
+    """In leaf ``leaf_index``, a data slot (of at least ``width`` keys)
+    followed by a NULL gap that is not the leaf's last slot."""
+    return _find(t, lambda li, _: li == leaf_index,
+                 lambda lf, s: _data(lf, s, width) and _null(lf, s + 1)
+                 and s + 1 < len(lf["slots"]) - 1)
+
+
 def sc_slot_store_head(flags: int) -> Built:
     """Overwrite a whole range and the first key of the NULL gap after it."""
     t = _base(flags)
-    leaf, s = _find(t, lambda li, _: li == 1,
-                    lambda lf, s: _data(lf, s) and _null(lf, s + 1) and s + 1 < len(lf["slots"]) - 1)
+    leaf, s = _range_then_gap(t, 1)
     a, _ = slot_range(leaf, s)
     a2, _ = slot_range(leaf, s + 1)
     return _store(t, a, a2, NEW)
@@ -460,8 +467,7 @@ def sc_slot_store_head(flags: int) -> Built:
 def sc_slot_store_tail(flags: int) -> Built:
     """Overwrite the tail of a range and the whole NULL gap after it."""
     t = _base(flags)
-    leaf, s = _find(t, lambda li, _: li == 1,
-                    lambda lf, s: _data(lf, s, 2) and _null(lf, s + 1) and s + 1 < len(lf["slots"]) - 1)
+    leaf, s = _range_then_gap(t, 1, 2)
     a, _ = slot_range(leaf, s)
     _, b2 = slot_range(leaf, s + 1)
     return _store(t, a + 1, b2, NEW)
@@ -470,8 +476,7 @@ def sc_slot_store_tail(flags: int) -> Built:
 def sc_slot_store_mas(flags: int) -> Built:
     """A slot store through a cursor, under the lock."""
     t = _base(flags)
-    leaf, s = _find(t, lambda li, _: li == 2,
-                    lambda lf, s: _data(lf, s) and _null(lf, s + 1) and s + 1 < len(lf["slots"]) - 1)
+    leaf, s = _range_then_gap(t, 2)
     a, _ = slot_range(leaf, s)
     a2, _ = slot_range(leaf, s + 1)
 
